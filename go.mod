@@ -1,0 +1,3 @@
+module v2etcd
+
+go 1.26
