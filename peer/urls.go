@@ -71,7 +71,7 @@ func NewURLs(strs []string) (URLs, error) {
 		}
 		us = append(us, u)
 	}
-	us.sort()
+	us.Sort()
 	return us, nil
 }
 
@@ -84,7 +84,8 @@ func MustParseURLs(s string) URLs {
 	return us
 }
 
-func (us URLs) sort() {
+// Sort sorts the list in place by the URLs' string forms.
+func (us URLs) Sort() {
 	slices.SortStableFunc(us, func(a, b url.URL) int { return strings.Compare(a.String(), b.String()) })
 }
 
