@@ -1,0 +1,182 @@
+package kv
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// lookup returns the node at the clean path p, or error 100 naming the
+// first missing path, or 104 naming a file met on the way.
+func (s *Store) lookup(p string) (*node, *Error) {
+	n := s.root
+	for i := 1; i < len(p); {
+		name, next := segment(p, i)
+		if !n.dir {
+			return nil, NewError(EcodeNotDir, p[:i-1], s.index)
+		}
+		c := n.children[name]
+		if c == nil {
+			return nil, NewError(EcodeKeyNotFound, p[:next-1], s.index)
+		}
+		n = c
+		i = next
+	}
+	return n, nil
+}
+
+// Get reads the node at path (spec §3.10.1): a file with its value, a
+// directory with its visible children (its whole visible subtree when
+// recursive), children sorted by key when sorted. It returns a "get" event
+// whose EtcdIndex is the current index, or error 100 or 104. It counts in
+// getsSuccess or getsFail. The event is a copy: it stays valid after later
+// writes.
+func (s *Store) Get(path string, recursive, sorted bool) (*Event, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, err := s.get(path, recursive, sorted)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (s *Store) get(p string, recursive, sorted bool) (*Event, *Error) {
+	p = cleanPath(p)
+	n, err := s.lookup(p)
+	if err != nil {
+		s.stats.inc(statGetFail)
+		return nil, err
+	}
+	s.stats.inc(statGetSuccess)
+	return &Event{
+		Action:    ActionGet,
+		Node:      load(n, p, true, recursive, sorted),
+		EtcdIndex: s.index,
+	}, nil
+}
+
+// load copies node n at key; list says whether to copy a directory's
+// visible children, recursive whether they list theirs.
+func load(n *node, key string, list, recursive, sorted bool) Node {
+	out := n.repr(key)
+	if !n.dir || !list || len(n.children) == 0 {
+		return out
+	}
+	out.Nodes = make([]Node, 0, len(n.children))
+	for name, c := range n.children {
+		if isHiddenName(name) {
+			continue
+		}
+		out.Nodes = append(out.Nodes, load(c, childKey(key, name), recursive, recursive, sorted))
+	}
+	if sorted {
+		slices.SortFunc(out.Nodes, func(a, b Node) int { return strings.Compare(a.Key, b.Key) })
+	}
+	return out
+}
+
+// childKey is the path of child name of the directory at key.
+func childKey(key, name string) string {
+	if key == "/" {
+		return "/" + name
+	}
+	return key + "/" + name
+}
+
+// AppendGet is Get rendered straight into b under the read lock, with no
+// copy of the subtree: it appends the JSON of the get event (no trailing
+// newline) with ttl fields counted from now, and returns the extended
+// buffer and the current etcd index (the X-Etcd-Index). On error it returns
+// b unchanged and the *Error. It counts in the statistics like Get.
+func (s *Store) AppendGet(b []byte, path string, recursive, sorted bool, now time.Time) ([]byte, uint64, error) {
+	p := cleanPath(path)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n, err := s.lookup(p)
+	if err != nil {
+		s.stats.inc(statGetFail)
+		return b, s.index, err
+	}
+	s.stats.inc(statGetSuccess)
+	w := treeWriter{
+		b:         append(b, `{"action":"get","node":`...),
+		path:      append(make([]byte, 0, 256), p...),
+		now:       now.UnixNano(),
+		recursive: recursive,
+		sorted:    sorted,
+	}
+	w.node(n, true)
+	return append(w.b, '}'), s.index, nil
+}
+
+// treeWriter renders a node and its subtree from the tree itself. path
+// holds the internal path of the node being written; children append their
+// name to it and cut it back.
+type treeWriter struct {
+	b         []byte
+	path      []byte
+	now       int64
+	recursive bool
+	sorted    bool
+}
+
+func (w *treeWriter) node(n *node, list bool) {
+	f := fieldWriter{b: append(w.b, '{'), first: true}
+	nodeHead(&f, displayKeyBytes(w.path), n.value, !n.dir, n.dir, n.expiration(), w.now)
+	if n.dir && list && len(n.children) > 0 {
+		w.b = f.b
+		if w.children(n, &f) {
+			f.b = append(w.b, ']')
+		}
+	}
+	f.nodeTail(n.modified, n.created)
+	w.b = append(f.b, '}')
+}
+
+// children writes the "nodes" field of directory n, whose other fields f
+// is writing, if n has a visible child, and reports whether it did (the
+// caller closes the array).
+func (w *treeWriter) children(n *node, f *fieldWriter) bool {
+	pathLen := len(w.path)
+	if pathLen > 1 { // below the root "/", children paths need a slash
+		w.path = append(w.path, '/')
+	}
+	dirLen := len(w.path)
+	wrote := false
+	child := func(name string, c *node) {
+		if wrote {
+			w.b = append(w.b, ',')
+		} else {
+			f.b = w.b
+			f.name("nodes")
+			w.b = append(f.b, '[')
+			wrote = true
+		}
+		w.path = append(w.path[:dirLen], name...)
+		w.node(c, w.recursive)
+	}
+	if w.sorted {
+		names := make([]string, 0, len(n.children))
+		for name := range n.children {
+			if !isHiddenName(name) {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			child(name, n.children[name])
+		}
+	} else {
+		for name, c := range n.children {
+			if !isHiddenName(name) {
+				child(name, c)
+			}
+		}
+	}
+	w.path = w.path[:pathLen]
+	if !wrote {
+		f.b = w.b
+	}
+	return wrote
+}
