@@ -38,10 +38,10 @@ const (
 	EcodeRaftInternal = 300
 	EcodeLeaderElect  = 301
 
-	EcodeWatcherCleared    = 400
-	EcodeEventIndexCleared = 401
-	EcodeStandbyInternal   = 402
-	EcodeInvalidActiveSize = 403
+	EcodeWatcherCleared     = 400
+	EcodeEventIndexCleared  = 401
+	EcodeStandbyInternal    = 402
+	EcodeInvalidActiveSize  = 403
 	EcodeInvalidRemoveDelay = 404
 
 	EcodeClientInternal = 500

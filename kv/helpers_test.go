@@ -3,8 +3,8 @@ package kv
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
 	"errors"
+	"sort"
 	"testing"
 	"time"
 )
