@@ -22,6 +22,7 @@
 // before the environment is looked at); apply the environment (a bad value
 // is fatal, exit 1); then the cross-flag checks (exit 1); then the derived
 // defaults.
+
 package main
 
 import (
