@@ -108,7 +108,9 @@ func normalize(t testing.TB, s string) string {
 				sortNodes(x)
 			}
 			sort.Slice(nodes, func(i, j int) bool {
-				return nodes[i].(map[string]any)["key"].(string) < nodes[j].(map[string]any)["key"].(string)
+				ki, _ := nodes[i].(map[string]any)["key"].(string)
+				kj, _ := nodes[j].(map[string]any)["key"].(string)
+				return ki < kj
 			})
 		}
 	}
