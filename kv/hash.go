@@ -1,64 +1,68 @@
 package kv
 
-import "encoding/binary"
+import "math/bits"
 
 // Hash returns a 64-bit digest of the store's content: the index and every
 // node's path, kind, value, indexes and deadline. Two stores that applied
 // the same requests (or recovered from snapshots of such stores) have the
-// same hash on every machine; it does not cover the history, statistics or
-// watchers. It costs one walk of the tree, under the read lock.
+// same hash on every machine and every run; it does not cover the history,
+// statistics or watchers. It costs one walk of the tree, under the read
+// lock.
 //
-// Each node is hashed on its own (FNV-1a, then a mixing step) and the node
-// hashes are added up, so the walk may visit children in any order.
+// Each node is hashed on its own and the node hashes are added up, so the
+// walk may visit children in any order. A node's path enters its hash
+// through a running hash of the path, extended segment by segment on the
+// way down, so no path is built.
 func (s *Store) Hash() uint64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	sum := mix64(s.index ^ 0x9e3779b97f4a7c15)
-	path := make([]byte, 0, 256)
-	var walk func(n *node)
-	walk = func(n *node) {
-		sum += hashNode(path, n)
-		if len(n.children) == 0 {
-			return
-		}
-		pathLen := len(path)
-		path = append(path, '/')
+	var walk func(n *node, path uint64) uint64
+	walk = func(n *node, path uint64) uint64 {
+		sum := hashNode(path, n)
 		for name, c := range n.children {
-			path = append(path[:pathLen+1], name...)
-			walk(c)
+			sum += walk(c, hashString(hashWord(path, '/'), name))
 		}
-		path = path[:pathLen]
+		return sum
 	}
-	walk(s.root)
-	return mix64(sum)
+	return mix64(walk(s.root, hashSeed) + mix64(s.index^hashSeed))
 }
 
-func hashNode(path []byte, n *node) uint64 {
-	const offset, prime = 14695981039346656037, 1099511628211
-	h := uint64(offset)
-	add := func(p []byte) {
-		for _, c := range p {
-			h ^= uint64(c)
-			h *= prime
-		}
+const (
+	hashSeed  = 0x9e3779b97f4a7c15
+	hashPrime = 0x100000001b3 // FNV's 64-bit prime
+)
+
+// hashWord folds one 64-bit word into the running hash h.
+func hashWord(h, w uint64) uint64 {
+	h = (h ^ w) * hashPrime
+	return bits.RotateLeft64(h, 29)
+}
+
+// hashString folds s into h eight bytes at a time, then its length.
+func hashString(h uint64, s string) uint64 {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		h = hashWord(h, uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56)
 	}
-	var buf [3*binary.MaxVarintLen64 + 2]byte
-	add(path)
-	nums := buf[:0]
-	nums = append(nums, 0)
+	var tail uint64
+	for j := i; j < len(s); j++ {
+		tail |= uint64(s[j]) << (8 * (j - i))
+	}
+	return hashWord(hashWord(h, tail), uint64(len(s)))
+}
+
+// hashNode hashes one node, given the running hash of its path.
+func hashNode(path uint64, n *node) uint64 {
+	h := hashWord(path, 0)
 	if n.dir {
-		nums = append(nums, 1)
+		h = hashWord(h, 1)
 	} else {
-		nums = append(nums, 2)
+		h = hashString(hashWord(h, 2), n.value)
 	}
-	nums = binary.AppendUvarint(nums, n.created)
-	nums = binary.AppendUvarint(nums, n.modified)
-	nums = binary.AppendVarint(nums, n.expiration())
-	add(nums)
-	for i := 0; i < len(n.value); i++ {
-		h ^= uint64(n.value[i])
-		h *= prime
-	}
+	h = hashWord(h, n.created)
+	h = hashWord(h, n.modified)
+	h = hashWord(h, uint64(n.expiration()))
 	return mix64(h)
 }
 

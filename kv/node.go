@@ -21,12 +21,13 @@ type node struct {
 
 func newDir(index uint64) *node { return &node{dir: true, created: index, modified: index} }
 
-// addChild makes c the child called name.
+// addChild makes c the child called name. The name is copied: it is
+// usually a piece of a longer path, which it must not keep alive.
 func (n *node) addChild(name string, c *node) {
 	if n.children == nil {
 		n.children = make(map[string]*node)
 	}
-	n.children[name] = c
+	n.children[strings.Clone(name)] = c
 }
 
 // expiration is the node's deadline in Unix nanoseconds, 0 if permanent.

@@ -99,9 +99,17 @@ func (s *Store) AppendGet(b []byte, path string, recursive, sorted bool, now tim
 		return b, s.index, err
 	}
 	s.stats.inc(statGetSuccess)
+	b = append(b, `{"action":"get","node":`...)
+	if !n.dir {
+		// The common case, a file: no path to build.
+		f := fieldWriter{b: append(b, '{'), first: true}
+		nodeHead(&f, DisplayKey(p), n.value, true, false, n.expiration(), now.UnixNano())
+		f.nodeTail(n.modified, n.created)
+		return append(f.b, '}', '}'), s.index, nil
+	}
 	w := treeWriter{
-		b:         append(b, `{"action":"get","node":`...),
-		path:      append(make([]byte, 0, 256), p...),
+		b:         b,
+		path:      append(make([]byte, 0, len(p)+64), p...),
 		now:       now.UnixNano(),
 		recursive: recursive,
 		sorted:    sorted,

@@ -47,6 +47,13 @@ func appendString[T string | []byte](b []byte, s T) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain ASCII bytes at a time: most keys and values
+		// need no escaping at all.
+		if i+8 <= len(s) && plain8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
@@ -92,6 +99,19 @@ func appendString[T string | []byte](b []byte, s T) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// plain8 reports whether the eight bytes packed in x are all ASCII that
+// JSON strings hold as is: none below 0x20, none of " \ < > &, none at or
+// above 0x80 (the classic "has a byte less than / equal to" bit tricks).
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	has := func(c uint64) uint64 { // a byte equal to c
+		y := x ^ (ones * c)
+		return (y - ones) &^ y & highs
+	}
+	below := (x - ones*0x20) &^ x & highs // a byte below 0x20 (x is ASCII)
+	return x&highs == 0 && below|has('"')|has('\\')|has('<')|has('>')|has('&') == 0
 }
 
 // appendExpiration appends a deadline as etcd shows it: a JSON string in

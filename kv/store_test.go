@@ -565,3 +565,47 @@ func TestExpiry(t *testing.T) {
 	}
 	w.Remove()
 }
+
+// TestHash checks that the hash sees every part of a node and the index,
+// and nothing else.
+func TestHash(t *testing.T) {
+	now := at(t, "2026-01-01T00:00:00Z")
+	build := func(extra ...Request) *Store {
+		s := New()
+		for _, r := range append([]Request{put("/a/b", "1"), mkdir("/d"), withTTL(put("/t", "x"), now, time.Hour)}, extra...) {
+			apply(t, s, r)
+		}
+		return s
+	}
+	base := build().Hash()
+	if build().Hash() != base {
+		t.Fatal("same content, different hash")
+	}
+	for name, s := range map[string]*Store{
+		"value":               build(put("/a/b", "2")),
+		"dir update":          build(Request{Method: MethodPut, Path: "/1/d", PrevExist: PrevExistTrue}),
+		"ttl":                 build(withTTL(Request{Method: MethodPut, Path: "/1/t", PrevExist: PrevExistTrue, Val: "x"}, now, 2*time.Hour)),
+		"file to dir":         build(mkdir("/a/b")),
+		"internal key":        build(Request{Method: MethodPut, Path: "/0/version", Val: "2.3.0"}),
+		"same name elsewhere": build(put("/b/a", "1")),
+	} {
+		if s.Hash() == base {
+			t.Errorf("%s: hash unchanged", name)
+		}
+	}
+	// Reads, watches and failed writes change nothing.
+	s := build()
+	s.Get("/1/a", true, true)
+	w := mustWatch(t, s, "/a", true, false, 0)
+	apply(t, s, put("/a", "x"))
+	if s.Hash() != base {
+		t.Fatal("reads, watches or failures changed the hash")
+	}
+	w.Remove()
+	// A key set and deleted again leaves the content but not the index.
+	apply(t, s, put("/z", "1"))
+	apply(t, s, del("/z"))
+	if s.Hash() == base {
+		t.Fatal("the index is not in the hash")
+	}
+}
