@@ -118,6 +118,9 @@ type frame struct {
 // padding is cut off by the end of data is returned whole: padding is zero
 // by definition.
 func readFrame(data []byte, off int) (frame, error) {
+	if off >= len(data) {
+		return frame{off: off}, errShort
+	}
 	if len(data)-off < headerSize {
 		if allZero(data[off:]) {
 			return frame{off: off}, errZeroHeader

@@ -240,20 +240,25 @@ func Markers(dir string) ([]SnapshotMarker, error) {
 
 // arena hands out copies of entry data from large slabs, so replaying a
 // log of millions of entries makes few allocations and keeps no reference
-// to the segment buffers.
-type arena struct{ slab []byte }
+// to the segment buffers. Slabs start small and double up to maxSlab, so a
+// short replay allocates little.
+type arena struct {
+	slab []byte
+	next int // size of the next slab
+}
 
-const slabSize = 1 << 20
+const maxSlab = 1 << 20
 
 func (a *arena) copy(b []byte) []byte {
 	if len(b) == 0 {
 		return nil
 	}
-	if len(b) > slabSize/8 {
+	if len(b) > maxSlab/8 {
 		return append([]byte(nil), b...)
 	}
 	if cap(a.slab)-len(a.slab) < len(b) {
-		a.slab = make([]byte, 0, slabSize)
+		a.next = min(max(2*a.next, 4096), maxSlab)
+		a.slab = make([]byte, 0, max(a.next, len(b)))
 	}
 	n := len(a.slab)
 	a.slab = append(a.slab, b...)

@@ -162,7 +162,8 @@ func scanSegment(seg segment, data []byte, last bool, prev uint32, havePrev bool
 //     the damage is where a write would begin, no valid batch record appears
 //     anywhere after it.
 //
-// Anything else is corruption.
+// A zero header word must moreover be followed by zeros up to the end of its
+// sector. Anything else is corruption.
 func tail(seg segment, data []byte, res scanResult, f frame, ferr error, atBoundary bool, batchStart, batchEnd int) (scanResult, error) {
 	damaged := f.off
 	corrupt := func(reason string) error {
@@ -172,6 +173,14 @@ func tail(seg segment, data []byte, res scanResult, f frame, ferr error, atBound
 		(ferr == errCRC && hasZeroSector(data, f.off, f.end))
 	if !looksTorn {
 		return scanResult{}, corrupt(ferr.Error())
+	}
+	if ferr == errZeroHeader {
+		// A sector is written whole or not at all: if the header word is
+		// missing, so is the rest of its sector.
+		sectorEnd := min((damaged/sectorSize+1)*sectorSize, len(data))
+		if i := firstNonZero(data[damaged:sectorEnd]); i >= 0 {
+			return scanResult{}, corrupt(fmt.Sprintf("%s, yet its sector holds data at offset %d", ferr, damaged+i))
+		}
 	}
 	start := damaged // where the interrupted write began
 	if atBoundary {
