@@ -35,6 +35,7 @@
 //	(*Store).Watch(path, rec, stream, waitIndex) a *Watcher
 //	(*Store).Index()                 the current etcd index (X-Etcd-Index)
 //	(*Store).Stats()                 the /v2/stats/store counters
+//	(*Store).HasTTL()                whether any node can expire
 //	(*Store).Save(w) / Recover(data) snapshots
 //	(*Store).Hash()                  a digest of the tree and index
 //	Request, Marshal, Unmarshal      the replicated command and its encoding

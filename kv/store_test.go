@@ -609,3 +609,65 @@ func TestHash(t *testing.T) {
 		t.Fatal("the index is not in the hash")
 	}
 }
+
+func TestHasTTL(t *testing.T) {
+	now := at(t, "2026-01-01T00:00:00Z")
+	s := New()
+	if s.HasTTL() {
+		t.Fatal("empty store has a TTL")
+	}
+	apply(t, s, withTTL(put("/k", "v"), now, time.Second))
+	if !s.HasTTL() {
+		t.Fatal("TTL not seen")
+	}
+	apply(t, s, syncAt(now.Add(time.Second)))
+	if s.HasTTL() {
+		t.Fatal("TTL left after expiry")
+	}
+}
+
+// TestInternalPaths covers writes the server makes outside /1: their keys
+// and causes are shown whole.
+func TestInternalPaths(t *testing.T) {
+	s := New()
+	tests := []struct {
+		req  Request
+		want string
+	}{
+		{Request{Method: MethodPost, Path: "/"}, `{"action":"create","node":{"key":"/00000000000000000001","value":"","modifiedIndex":1,"createdIndex":1}}`},
+		{Request{Method: MethodPut, Path: "/2/enabled", Val: "true"}, `{"action":"set","node":{"key":"/2/enabled","value":"true","modifiedIndex":2,"createdIndex":2}}`},
+		{Request{Method: MethodPut, Path: "/2/enabled/x", Val: "true"}, `{"errorCode":104,"message":"Not a directory","cause":"/2/enabled","index":2}`},
+		{Request{Method: MethodQGet, Path: "/0/nope"}, `{"errorCode":100,"message":"Key not found","cause":"/0/nope","index":2}`},
+	}
+	for _, tt := range tests {
+		if got := apply(t, s, tt.req); got != tt.want {
+			t.Errorf("%v %s\n got %s\nwant %s", tt.req.Method, tt.req.Path, got, tt.want)
+		}
+	}
+}
+
+func TestNodeJSON(t *testing.T) {
+	n := Node{Key: "/1/a", Value: "v", Expiration: at(t, "2026-01-01T00:00:10Z").UnixNano(), ModifiedIndex: 3, CreatedIndex: 2,
+		Nodes: []Node{{Key: "/1/a/b", Dir: true}}}
+	got := string(n.AppendJSON(nil, at(t, "2026-01-01T00:00:00Z")))
+	want := `{"key":"/a","value":"v","expiration":"2026-01-01T00:00:10Z","ttl":10,"nodes":[{"key":"/a/b","dir":true}],"modifiedIndex":3,"createdIndex":2}`
+	if got != want {
+		t.Errorf("\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestNamesAndMessages(t *testing.T) {
+	for code := range 600 {
+		msg := Message(code)
+		known := code >= 100 && code <= 110 || code >= 200 && code <= 212 || code == 300 || code == 301 ||
+			code >= 400 && code <= 404 || code == 500
+		if (msg != "") != known {
+			t.Errorf("code %d: message %q", code, msg)
+		}
+	}
+	for m, want := range map[Method]string{MethodPut: "PUT", MethodPost: "POST", MethodDelete: "DELETE", MethodQGet: "QGET", MethodSync: "SYNC", 0: "Method(0)"} {
+		if m.String() != want {
+			t.Errorf("%d: %s", m, m.String())
+		}
+	}
+}
