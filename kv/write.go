@@ -1,9 +1,6 @@
 package kv
 
-import (
-	"fmt"
-	"strconv"
-)
+import "fmt"
 
 // The write operations. Each runs under the store's write lock, uses at most
 // one index, and counts itself in the statistics exactly as etcd 2.3.8 does,
@@ -100,16 +97,8 @@ func (s *Store) put(p string, dir bool, value string, unique, replace bool, dead
 }
 
 // inOrderName is the name of an in-order key: the index in decimal,
-// zero-padded to 20 digits.
-func inOrderName(index uint64) string {
-	var buf [20]byte
-	digits := strconv.AppendUint(nil, index, 10)
-	for i := range buf {
-		buf[i] = '0'
-	}
-	copy(buf[len(buf)-len(digits):], digits)
-	return string(buf[:])
-}
+// zero-padded to 20 digits (the width of the largest uint64).
+func inOrderName(index uint64) string { return fmt.Sprintf("%020d", index) }
 
 // mkdirAll returns the directory at the clean path p, making the missing
 // ones at index; a file on the way is error 104 naming it.
