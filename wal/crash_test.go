@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var crashOpts = Options{SegmentSize: 16 << 10, MaxSegments: 3}
+var crashOpts = Options{SegmentSize: 256 << 10, MaxSegments: 3}
 
 // crashChild appends entries to the WAL in dir until it is killed. After
 // each Save returns it prints "ack <last index>"; after each snapshot
@@ -72,14 +72,19 @@ func crashChild(dir string, seed uint64) error {
 	fmt.Println("open")
 	sinceSnap := 0
 	for {
-		n := 1 + rng.IntN(16)
-		ents := makeEntries(next, n, term, rng.IntN(300))
+		// Mostly small writes; some of a few hundred KB, which a SIGKILL
+		// can interrupt half copied (a torn tail the next open repairs).
+		n, size := 1+rng.IntN(16), rng.IntN(300)
+		if rng.IntN(8) == 0 {
+			n, size = 64+rng.IntN(192), 1024+rng.IntN(1024)
+		}
+		ents := makeEntries(next, n, term, size)
 		next += uint64(n)
 		if err := w.Save(raft.HardState{Term: term, Vote: 1, Commit: next - 1}, ents); err != nil {
 			return err
 		}
 		fmt.Printf("ack %d\n", next-1)
-		if sinceSnap += n; sinceSnap > 150 {
+		if sinceSnap += n; sinceSnap > 500 {
 			sinceSnap = 0
 			m := SnapshotMarker{Index: next - 1, Term: term}
 			if err := w.SaveSnapshot(m); err != nil {

@@ -41,7 +41,10 @@ func parseSegmentName(name string) (seq, first uint64, ok bool) {
 	}
 	seq, ok1 := parseHex16(name[:16])
 	first, ok2 := parseHex16(name[17:33])
-	return seq, first, ok1 && ok2
+	if !ok1 || !ok2 {
+		return 0, 0, false
+	}
+	return seq, first, true
 }
 
 // parseHex16 parses exactly 16 lower-case hex digits.

@@ -72,7 +72,10 @@ func parseSnapName(name string) (term, index uint64, ok bool) {
 	}
 	term, ok1 := parseHex16(name[:16])
 	index, ok2 := parseHex16(name[17:33])
-	return term, index, ok1 && ok2
+	if !ok1 || !ok2 {
+		return 0, 0, false
+	}
+	return term, index, true
 }
 
 // SaveSnap writes snap to its file: under a temporary name, fsynced, renamed

@@ -103,63 +103,79 @@ type WAL struct {
 	err error // set by Close or by a failed write: every later write returns it
 }
 
-// Create makes a new WAL in dir, which must not exist or be empty, and
-// returns it locked and ready to append. The first segment holds the
-// metadata and a snapshot marker at index 0, so Open(dir, SnapshotMarker{})
-// replays from the beginning. The WAL is built in dir+".tmp" and renamed
-// into place, so a crash never leaves a half-made WAL at dir.
+// Create makes a new WAL in dir (created with mode 0700 if missing) and
+// returns it locked and ready to append. It fails with ErrExist if dir
+// already holds a segment; other files in dir are left alone, so dir may be
+// a mount point. The first segment holds the metadata and a snapshot marker
+// at index 0, so Open(dir, SnapshotMarker{}) replays from the beginning. It
+// is made under a temporary name and renamed (see Segments in the package
+// doc), so a crash leaves either no WAL or a whole one.
 func Create(dir string, md Metadata, opts Options) (*WAL, error) {
 	opts = opts.withDefaults()
 	dir = filepath.Clean(dir)
 	if Exist(dir) {
 		return nil, fmt.Errorf("%w in %s", ErrExist, dir)
 	}
-	if names, err := readDirNames(dir); err == nil && len(names) > 0 {
-		return nil, fmt.Errorf("wal: cannot create a WAL in %s: the directory is not empty (it holds %s)", dir, names[0])
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
 	}
-	tmp := dir + tmpExt
-	if err := os.RemoveAll(tmp); err != nil {
-		return nil, fmt.Errorf("wal: %w", err)
+	if !opts.noSync {
+		// Make the directory itself durable before anything relies on it.
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return nil, fmt.Errorf("wal: %w", err)
+		}
 	}
-	if err := os.Mkdir(tmp, 0o700); err != nil {
-		return nil, fmt.Errorf("wal: %w", err)
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
 	}
-	w := &WAL{dir: dir, opts: opts, md: md, runs: []termRun{{0, 0}}}
+	w := &WAL{dir: dir, opts: opts, lock: lock, md: md, runs: []termRun{{0, 0}}}
+	if err := w.create(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *WAL) create() error {
+	// Another process may have created the WAL before we took the lock.
+	if Exist(w.dir) {
+		return fmt.Errorf("%w in %s", ErrExist, w.dir)
+	}
+	if err := removeTemporarySegments(w.dir); err != nil {
+		return err
+	}
 	header, crc := w.segmentHeader(nil, 0, 0, 0)
 	first := len(header)
 	header, crc = appendBatch(header, crc, 0, int64(first), uint64(batchFrameSize+markerFrameLen))
 	header, crc = appendMarker(header, crc, SnapshotMarker{}, 0)
-	seg, err := createSegment(tmp, 0, 0, header, opts.SegmentSize, !opts.noSync)
-	if err == nil {
-		err = os.Remove(dir) // an empty directory is replaced
-		if errors.Is(err, os.ErrNotExist) {
-			err = nil
-		}
-	}
-	if err == nil {
-		err = os.Rename(tmp, dir)
-	}
-	if err == nil && !opts.noSync {
-		err = syncDir(filepath.Dir(dir))
-	}
+	seg, err := createSegment(w.dir, 0, 0, header, w.opts.SegmentSize, !w.opts.noSync)
 	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("wal: create %s: %w", dir, err)
+		return err
 	}
-	if w.lock, err = lockDir(dir); err != nil {
-		return nil, err
-	}
-	seg.path = filepath.Join(dir, filepath.Base(seg.path))
 	if w.f, err = os.OpenFile(seg.path, os.O_RDWR, 0); err != nil {
-		w.lock.Close()
-		return nil, fmt.Errorf("wal: %w", err)
+		return fmt.Errorf("wal: %w", err)
 	}
 	w.segs = []segment{seg}
 	w.off, w.crc = int64(len(header)), crc
-	return w, nil
+	return nil
+}
+
+// removeTemporarySegments removes the leftovers of a segment creation that
+// a crash interrupted. The caller holds the lock.
+func removeTemporarySegments(dir string) error {
+	names, err := readDirNames(dir)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if strings.HasSuffix(name, segmentExt+tmpExt) {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				return fmt.Errorf("wal: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // Open locks the WAL in dir and prepares to replay it from the snapshot
@@ -192,16 +208,8 @@ func (w *WAL) prepare() error {
 	if len(segs) == 0 {
 		return fmt.Errorf("wal: no segment files in %s", w.dir)
 	}
-	names, err := readDirNames(w.dir)
-	if err != nil {
+	if err := removeTemporarySegments(w.dir); err != nil {
 		return err
-	}
-	for _, name := range names {
-		if strings.HasSuffix(name, segmentExt+tmpExt) {
-			if err := os.Remove(filepath.Join(w.dir, name)); err != nil {
-				return fmt.Errorf("wal: %w", err)
-			}
-		}
 	}
 	w.segs = segs
 	w.start = coveringSegment(segs, w.at.Index)

@@ -69,34 +69,50 @@ func TestReplayThenAppend(t *testing.T) {
 	}
 }
 
-func TestCreateRefusesExistingOrNonEmpty(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "wal")
+func TestCreateRefusesExisting(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "member", "wal")
 	w, err := Create(dir, Metadata{MemberID: 1}, Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o700 {
+		t.Errorf("WAL directory has mode %v, want 0700", st.Mode().Perm())
+	}
+	if _, err := Create(dir, Metadata{MemberID: 1}, Options{}); !errors.Is(err, ErrExist) {
+		t.Fatalf("Create on an open WAL: %v, want ErrExist", err)
 	}
 	w.Close()
 	if _, err := Create(dir, Metadata{MemberID: 1}, Options{}); !errors.Is(err, ErrExist) {
 		t.Fatalf("Create on an existing WAL: %v, want ErrExist", err)
 	}
+	// A directory that exists, perhaps a mount point, holding other files
+	// and a leftover of an interrupted Create: the WAL is made in it and
+	// the other files are left alone.
 	other := t.TempDir()
 	if err := os.WriteFile(filepath.Join(other, "precious"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Create(other, Metadata{}, Options{}); err == nil || !strings.Contains(err.Error(), "not empty") {
-		t.Fatalf("Create in a non-empty directory: %v", err)
+	if err := os.WriteFile(filepath.Join(other, segmentName(0, 0)+tmpExt), []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	empty := t.TempDir()
-	w, err = Create(empty, Metadata{MemberID: 7}, Options{})
+	if Exist(other) {
+		t.Fatal("Exist is true without a segment")
+	}
+	w, err = Create(other, Metadata{MemberID: 7}, Options{})
 	if err != nil {
-		t.Fatalf("Create in an empty directory: %v", err)
+		t.Fatalf("Create in a directory with other files: %v", err)
 	}
 	w.Close()
-	if !Exist(empty) || Exist(other) || Exist(filepath.Join(other, "missing")) {
-		t.Fatal("Exist is wrong")
+	md, _, _ := mustReplay(t, other, SnapshotMarker{}, Options{})
+	if md.MemberID != 7 || !Exist(other) || Exist(filepath.Join(other, "missing")) {
+		t.Fatal("Create or Exist is wrong")
 	}
-	if names := listDir(t, filepath.Dir(dir)); len(names) != 1 {
-		t.Fatalf("Create left %v next to the WAL", names)
+	if names := listDir(t, other); strings.Join(names, " ") != "0000000000000000-0000000000000000.wal LOCK precious" {
+		t.Fatalf("directory holds %v", names)
 	}
 }
 
@@ -251,13 +267,6 @@ func TestSegmentFiles(t *testing.T) {
 				t.Errorf("segment %d starts at index %d, want %d", next.seg, segs[next.seg].first, want)
 			}
 		}
-	}
-	st, err := os.Stat(b.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode().Perm() != 0o700 {
-		t.Errorf("WAL directory has mode %v, want 0700", st.Mode().Perm())
 	}
 	for _, name := range listDir(t, b.dir) {
 		if strings.HasSuffix(name, tmpExt) {
