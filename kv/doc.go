@@ -176,7 +176,8 @@
 // Recover replaces the state with a snapshot after checking it whole, so a
 // damaged one (ErrBadSnapshot) leaves the store as it was. Save holds the
 // read lock while it writes (Apply waits). Hash digests the tree and the
-// index, in any map order, for comparing members.
+// index for comparing members; every write keeps it up to date (it is a sum
+// of per-node hashes), so calling it costs nothing.
 //
 // # Memory
 //

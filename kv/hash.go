@@ -6,31 +6,54 @@ import "math/bits"
 // node's path, kind, value, indexes and deadline. Two stores that applied
 // the same requests (or recovered from snapshots of such stores) have the
 // same hash on every machine and every run; it does not cover the history,
-// statistics or watchers. It costs one walk of the tree, under the read
-// lock.
+// statistics or watchers. It costs nothing: the store keeps the sum up to
+// date as it changes.
 //
-// Each node is hashed on its own and the node hashes are added up, so the
-// walk may visit children in any order. A node's path enters its hash
-// through a running hash of the path, extended segment by segment on the
-// way down, so no path is built.
+// Each node is hashed on its own and the node hashes are added up, so that
+// a write only subtracts the old hashes of the nodes it changes or removes
+// and adds the new ones. A node's path enters its hash through a running
+// hash of the path, extended segment by segment from the root, so no path
+// is built.
 func (s *Store) Hash() uint64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var walk func(n *node, path uint64) uint64
-	walk = func(n *node, path uint64) uint64 {
-		sum := hashNode(path, n)
-		for name, c := range n.children {
-			sum += walk(c, hashString(hashWord(path, '/'), name))
-		}
-		return sum
+	return mix64(s.sum + mix64(s.index^hashSeed))
+}
+
+// sumTree returns the sum of the hashes of n, at the path whose running
+// hash is path, and of every node below it: what Recover starts from.
+func sumTree(n *node, path uint64) uint64 {
+	sum := hashNode(path, n)
+	for name, c := range n.children {
+		sum += sumTree(c, childPathHash(path, name))
 	}
-	return mix64(walk(s.root, hashSeed) + mix64(s.index^hashSeed))
+	return sum
 }
 
 const (
 	hashSeed  = 0x9e3779b97f4a7c15
 	hashPrime = 0x100000001b3 // FNV's 64-bit prime
 )
+
+// rootPathHash is the running hash of the root's path.
+const rootPathHash = hashSeed
+
+// childPathHash extends the running hash of a directory's path to its
+// child called name.
+func childPathHash(dir uint64, name string) uint64 {
+	return hashString(hashWord(dir, '/'), name)
+}
+
+// pathHash returns the running hash of the clean path p.
+func pathHash(p string) uint64 {
+	h := uint64(rootPathHash)
+	for i := 1; i < len(p); {
+		name, next := segment(p, i)
+		h = childPathHash(h, name)
+		i = next
+	}
+	return h
+}
 
 // hashWord folds one 64-bit word into the running hash h.
 func hashWord(h, w uint64) uint64 {

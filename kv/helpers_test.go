@@ -196,6 +196,9 @@ func checkInvariants(t testing.TB, s *Store) {
 			t.Fatalf("heap entry for %s names a node not in the tree", e.path)
 		}
 	}
+	if got := sumTree(s.root, rootPathHash); got != s.sum {
+		t.Fatalf("kept hash sum %x, tree sums to %x", s.sum, got)
+	}
 	ttlNodes := 0
 	var walk func(n *node)
 	walk = func(n *node) {

@@ -219,7 +219,7 @@ func (s *Store) Recover(data []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.root, s.index, s.ttl, s.history = st.root, st.index, st.ttl, st.history
+	s.root, s.index, s.ttl, s.history, s.sum = st.root, st.index, st.ttl, st.history, st.sum
 	for i := range numStats {
 		s.stats[i].Store(st.stats[i])
 	}
@@ -233,6 +233,7 @@ type snapshotState struct {
 	stats   [numStats]uint64
 	ttl     ttlHeap
 	history history
+	sum     uint64
 }
 
 func decodeSnapshot(data []byte) (*snapshotState, error) {
@@ -315,7 +316,7 @@ func (st *snapshotState) decodeNode(d *decoder) (n *node, count uint64, deadline
 }
 
 // decodeTree reads the tree without recursion (its depth is the data's to
-// choose), rebuilding the TTL heap on the way.
+// choose), rebuilding the TTL heap and the hash sum on the way.
 func (st *snapshotState) decodeTree(d *decoder) *node {
 	root, count, deadline, _ := st.decodeNode(d)
 	if d.err != nil {
@@ -325,12 +326,14 @@ func (st *snapshotState) decodeTree(d *decoder) *node {
 		d.fail("root is not a permanent directory")
 		return nil
 	}
+	st.sum = hashNode(rootPathHash, root)
 	type frame struct {
-		dir     *node
-		left    uint64
-		pathLen int
+		dir      *node
+		left     uint64 // children still to read
+		pathLen  int    // len(path) before the directory's name
+		pathHash uint64 // the running hash of the directory's path
 	}
-	stack := []frame{{dir: root, left: count, pathLen: 0}}
+	stack := []frame{{dir: root, left: count, pathHash: rootPathHash}}
 	var path []byte
 	for len(stack) > 0 && d.err == nil {
 		top := &stack[len(stack)-1]
@@ -360,8 +363,10 @@ func (st *snapshotState) decodeTree(d *decoder) *node {
 			n.ttl = &ttlEntry{deadline: deadline, seq: seq, path: string(path), n: n}
 			st.ttl.push(n.ttl)
 		}
+		ph := childPathHash(top.pathHash, key)
+		st.sum += hashNode(ph, n)
 		if count > 0 {
-			stack = append(stack, frame{dir: n, left: count, pathLen: pathLen})
+			stack = append(stack, frame{dir: n, left: count, pathLen: pathLen, pathHash: ph})
 		} else {
 			path = path[:pathLen]
 		}

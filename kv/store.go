@@ -18,13 +18,14 @@ type Store struct {
 	history history
 	stats   counters
 	hub     hub
+	sum     uint64 // the sum of the hashes of all nodes, see Hash
 }
 
 // New returns an empty store at index 0, holding only the directories /0,
 // /1 and /2.
 func New() *Store {
-	s := &Store{}
-	s.root = newTree()
+	s := &Store{root: newTree()}
+	s.sum = sumTree(s.root, rootPathHash)
 	return s
 }
 

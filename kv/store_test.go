@@ -442,6 +442,13 @@ func TestTTLFields(t *testing.T) {
 	if got, want := apply(t, s, r), `{"action":"set","node":{"key":"/old","value":"v","modifiedIndex":3,"createdIndex":3}}`; got != want {
 		t.Errorf("old deadline\n got %s\nwant %s", got, want)
 	}
+	// With a Time in the request, an event read later from the history shows
+	// the ttl the writer saw (etcd 2.3.8 answered a watch with "ttl":1 for a
+	// ttl=1 key 2.5 s after it expired).
+	w := mustWatch(t, s, "/k", false, false, 1)
+	if got, want := string(next(t, w).AppendJSON(nil, now.Add(time.Hour))), `{"action":"set","node":{"key":"/k","value":"v","expiration":"2026-01-01T00:00:05.001Z","ttl":6,"modifiedIndex":1,"createdIndex":1}}`; got != want {
+		t.Errorf("history event ttl\n got %s\nwant %s", got, want)
+	}
 	// Without a Time in the request, an event's ttl is counted at rendering.
 	r = put("/late", "v")
 	r.Expiration = now.Add(10 * time.Second).UnixNano()

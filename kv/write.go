@@ -57,11 +57,12 @@ func (s *Store) put(p string, dir bool, value string, unique, replace bool, dead
 		return nil, NewError(EcodeRootROnly, "/", s.index)
 	}
 	dirPath, name := splitPath(p)
-	d, err := s.mkdirAll(dirPath, next)
+	d, dirHash, err := s.mkdirAll(dirPath, next)
 	if err != nil {
 		s.stats.inc(statSetFail) // etcd counts this failure twice
 		return nil, err
 	}
+	ph := childPathHash(dirHash, name)
 	var prev *Node
 	n := d.children[name]
 	if n != nil {
@@ -73,6 +74,7 @@ func (s *Store) put(p string, dir bool, value string, unique, replace bool, dead
 		}
 		r := n.repr(p)
 		prev = &r
+		s.sum -= hashNode(ph, n)
 		// The file is replaced by a new node. Reusing its struct is the
 		// same to every observer and spares an allocation and a map write.
 		*n = node{ttl: n.ttl}
@@ -86,6 +88,7 @@ func (s *Store) put(p string, dir bool, value string, unique, replace bool, dead
 	}
 	n.created, n.modified = next, next
 	s.setTTL(n, p, deadline, next)
+	s.sum += hashNode(ph, n)
 	s.index = next
 	return &Event{
 		Action:    action,
@@ -100,24 +103,27 @@ func (s *Store) put(p string, dir bool, value string, unique, replace bool, dead
 // zero-padded to 20 digits (the width of the largest uint64).
 func inOrderName(index uint64) string { return fmt.Sprintf("%020d", index) }
 
-// mkdirAll returns the directory at the clean path p, making the missing
-// ones at index; a file on the way is error 104 naming it.
-func (s *Store) mkdirAll(p string, index uint64) (*node, *Error) {
-	n := s.root
+// mkdirAll returns the directory at the clean path p and the running hash
+// of its path, making the missing ones at index; a file on the way is error
+// 104 naming it.
+func (s *Store) mkdirAll(p string, index uint64) (*node, uint64, *Error) {
+	n, h := s.root, uint64(rootPathHash)
 	for i := 1; i < len(p); {
 		name, next := segment(p, i)
+		h = childPathHash(h, name)
 		c := n.children[name]
 		switch {
 		case c == nil:
 			c = newDir(index)
 			n.addChild(name, c)
+			s.sum += hashNode(h, c)
 		case !c.dir:
-			return nil, NewError(EcodeNotDir, p[:next-1], s.index)
+			return nil, 0, NewError(EcodeNotDir, p[:next-1], s.index)
 		}
 		n = c
 		i = next
 	}
-	return n, nil
+	return n, h, nil
 }
 
 // update changes the value (files) and the TTL of an existing node (PUT
@@ -142,6 +148,8 @@ func (s *Store) update(p string, value string, refresh bool, deadline, t int64) 
 	}
 	next := s.index + 1
 	prev := n.repr(p)
+	ph := pathHash(p)
+	s.sum -= hashNode(ph, n)
 	if !n.dir {
 		n.value = value
 		// A directory keeps its modifiedIndex, although the event shows
@@ -149,6 +157,7 @@ func (s *Store) update(p string, value string, refresh bool, deadline, t int64) 
 		n.modified = next
 	}
 	s.setTTL(n, p, deadline, next)
+	s.sum += hashNode(ph, n)
 	s.index = next
 	e = &Event{
 		Action: ActionUpdate,
@@ -194,9 +203,12 @@ func (s *Store) compareAndSwap(p, prevValue string, prevIndex uint64, value stri
 	}
 	s.index++
 	prev := n.repr(p)
+	ph := pathHash(p)
+	s.sum -= hashNode(ph, n)
 	n.value = value
 	n.modified = s.index
 	s.setTTL(n, p, deadline, s.index)
+	s.sum += hashNode(ph, n)
 	e = &Event{
 		Action:    ActionCompareAndSwap,
 		Node:      n.repr(p),
@@ -329,7 +341,7 @@ func (s *Store) expire(now int64) {
 }
 
 // remove takes node n away from p with everything below it: drops their
-// TTLs and tells the watchers of every removed node about e.
+// TTLs and hashes and tells the watchers of every removed node about e.
 func (s *Store) remove(p string, n *node, e *Event) {
 	dirPath, name := splitPath(p)
 	parent, _ := s.lookup(dirPath)
@@ -337,7 +349,7 @@ func (s *Store) remove(p string, n *node, e *Event) {
 	if len(parent.children) == 0 {
 		parent.children = nil // let an emptied directory's map go
 	}
-	s.dropTTLs(n)
+	s.forget(n, pathHash(p))
 	s.hub.mu.Lock()
 	if s.hub.count > 0 {
 		s.hub.notifyRemoved(p, n, e)
@@ -345,14 +357,17 @@ func (s *Store) remove(p string, n *node, e *Event) {
 	s.hub.mu.Unlock()
 }
 
-// dropTTLs removes the TTLs of n and of everything below it from the heap.
-func (s *Store) dropTTLs(n *node) {
+// forget takes the hashes of n (whose path has the running hash ph) and of
+// everything below it out of the store's sum, and their TTLs out of the
+// heap.
+func (s *Store) forget(n *node, ph uint64) {
+	s.sum -= hashNode(ph, n)
 	if n.ttl != nil {
 		s.ttl.remove(n.ttl)
 		n.ttl = nil
 	}
-	for _, c := range n.children {
-		s.dropTTLs(c)
+	for name, c := range n.children {
+		s.forget(c, childPathHash(ph, name))
 	}
 }
 
