@@ -175,7 +175,8 @@
 // statistics) in a compact binary format of our own, ending in a CRC-32C;
 // Recover replaces the state with a snapshot after checking it whole, so a
 // damaged one (ErrBadSnapshot) leaves the store as it was. Save holds the
-// read lock while it writes (Apply waits). Hash digests the tree and the
+// read lock while it writes (Apply waits, so give it a buffer or a file,
+// not a slow network stream). Hash digests the tree and the
 // index for comparing members; every write keeps it up to date (it is a sum
 // of per-node hashes), so calling it costs nothing.
 //

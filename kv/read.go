@@ -108,61 +108,56 @@ func (s *Store) AppendGet(b []byte, path string, recursive, sorted bool, now tim
 		return append(f.b, '}', '}'), s.index, nil
 	}
 	w := treeWriter{
-		b:         b,
 		path:      append(make([]byte, 0, len(p)+64), p...),
 		now:       now.UnixNano(),
 		recursive: recursive,
 		sorted:    sorted,
 	}
-	w.node(n, true)
-	return append(w.b, '}'), s.index, nil
+	b = w.node(b, n, true)
+	return append(b, '}'), s.index, nil
 }
 
 // treeWriter renders a node and its subtree from the tree itself. path
 // holds the internal path of the node being written; children append their
 // name to it and cut it back.
 type treeWriter struct {
-	b         []byte
 	path      []byte
 	now       int64
 	recursive bool
 	sorted    bool
 }
 
-func (w *treeWriter) node(n *node, list bool) {
-	f := fieldWriter{b: append(w.b, '{'), first: true}
+// node appends the JSON of n, whose path is in w.path, to b; list says
+// whether to list a directory's children.
+func (w *treeWriter) node(b []byte, n *node, list bool) []byte {
+	f := fieldWriter{b: append(b, '{'), first: true}
 	nodeHead(&f, displayKeyBytes(w.path), n.value, !n.dir, n.dir, n.expiration(), w.now)
 	if n.dir && list && len(n.children) > 0 {
-		w.b = f.b
-		if w.children(n, &f) {
-			f.b = append(w.b, ']')
-		}
+		w.nodes(&f, n)
 	}
 	f.nodeTail(n.modified, n.created)
-	w.b = append(f.b, '}')
+	return append(f.b, '}')
 }
 
-// children writes the "nodes" field of directory n, whose other fields f
-// is writing, if n has a visible child, and reports whether it did (the
-// caller closes the array).
-func (w *treeWriter) children(n *node, f *fieldWriter) bool {
+// nodes adds the "nodes" field of directory n to f: its visible children,
+// if it has any, listing theirs when the read is recursive.
+func (w *treeWriter) nodes(f *fieldWriter, n *node) {
 	pathLen := len(w.path)
 	if pathLen > 1 { // below the root "/", children paths need a slash
 		w.path = append(w.path, '/')
 	}
 	dirLen := len(w.path)
-	wrote := false
+	count := 0
 	child := func(name string, c *node) {
-		if wrote {
-			w.b = append(w.b, ',')
-		} else {
-			f.b = w.b
+		if count == 0 {
 			f.name("nodes")
-			w.b = append(f.b, '[')
-			wrote = true
+			f.b = append(f.b, '[')
+		} else {
+			f.b = append(f.b, ',')
 		}
+		count++
 		w.path = append(w.path[:dirLen], name...)
-		w.node(c, w.recursive)
+		f.b = w.node(f.b, c, w.recursive)
 	}
 	if w.sorted {
 		names := make([]string, 0, len(n.children))
@@ -182,9 +177,8 @@ func (w *treeWriter) children(n *node, f *fieldWriter) bool {
 			}
 		}
 	}
-	w.path = w.path[:pathLen]
-	if !wrote {
-		f.b = w.b
+	if count > 0 {
+		f.b = append(f.b, ']')
 	}
-	return wrote
+	w.path = w.path[:pathLen]
 }
