@@ -1,0 +1,166 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"os/signal"
+	"sync"
+	"time"
+)
+
+// version is the etcdctl version this program reports and matches.
+const version = "2.3.8"
+
+// app is one run of etcdctl. Everything that touches the process (standard
+// streams, environment, signals, randomness, the terminal) comes in
+// through its fields so that tests can run commands in-process.
+type app struct {
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	getenv  func(string) string
+	environ func() []string
+
+	// shuffle puts endpoints in random order (etcd's client does, to
+	// spread load); tests make it deterministic.
+	shuffle func([]url.URL)
+	// readPassword writes the prompt and reads a password with echo off.
+	readPassword func(prompt string) (string, error)
+	// notifyInterrupt starts delivering Ctrl-C; stop ends it.
+	notifyInterrupt func() (ch <-chan os.Signal, stop func())
+	// lookupSRV finds client URLs in DNS SRV records; nil until the
+	// project's DNS discovery is wired in, and --discovery-srv then fails.
+	lookupSRV func(domain string) ([]string, error)
+	// stdoutIsTerminal tells check perf whether to draw a progress bar.
+	stdoutIsTerminal func() bool
+
+	// healthInterval is the pause between rounds of cluster-health --forever.
+	healthInterval time.Duration
+	// children counts exec-watch's running commands; tests wait on it.
+	children sync.WaitGroup
+}
+
+func main() {
+	a := &app{
+		stdin:   os.Stdin,
+		stdout:  os.Stdout,
+		stderr:  os.Stderr,
+		getenv:  os.Getenv,
+		environ: os.Environ,
+		shuffle: func(eps []url.URL) {
+			rand.Shuffle(len(eps), func(i, j int) { eps[i], eps[j] = eps[j], eps[i] })
+		},
+		readPassword: func(prompt string) (string, error) {
+			return readPassword(os.Stdin, os.Stdout, prompt)
+		},
+		notifyInterrupt: func() (<-chan os.Signal, func()) {
+			ch := make(chan os.Signal, 1)
+			signal.Notify(ch, os.Interrupt)
+			return ch, func() { signal.Stop(ch) }
+		},
+		stdoutIsTerminal: func() bool { return isTerminal(os.Stdout) },
+		healthInterval:   10 * time.Second,
+	}
+	os.Exit(a.run(os.Args[1:]))
+}
+
+// run runs etcdctl with the given arguments (without the program name) and
+// returns the exit code.
+func (a *app) run(args []string) int {
+	err := a.dispatch(args)
+	if err == nil {
+		return exitSuccess
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		io.WriteString(a.stderr, ee.text)
+		return ee.code
+	}
+	fmt.Fprintln(a.stderr, "Error: ", err)
+	return exitBadArgs
+}
+
+// dispatch parses the global options and runs the command.
+func (a *app) dispatch(args []string) error {
+	g, rest, err := parseGlobalOptions(args)
+	if err != nil {
+		return usageError(err, "etcdctl")
+	}
+	switch {
+	case g.help, len(rest) == 0:
+		a.printAppHelp()
+		return nil
+	case g.version:
+		fmt.Fprintf(a.stdout, "etcdctl version %s\n", version)
+		return nil
+	}
+	return a.runCommand(g, nil, rest, "etcdctl")
+}
+
+// runCommand finds the command named by args[0] and runs it, or dispatches
+// to its subcommand. parent is the command whose subcommands are looked at
+// (nil for etcdctl itself) and parentPath the command line so far, such
+// as "etcdctl member".
+func (a *app) runCommand(g *globalOptions, parent *command, args []string, parentPath string) error {
+	cmds := commands()
+	if parent != nil {
+		cmds = parent.subcommands
+	}
+	name := args[0]
+	if name == "help" || name == "h" {
+		return a.help(parent, args[1:], parentPath)
+	}
+	cmd := findCommand(cmds, name)
+	if cmd == nil {
+		return errorExit(exitBadArgs, fmt.Errorf("unknown command %q (see '%s --help')", name, parentPath))
+	}
+	path := parentPath + " " + name
+	in, err := parseCommand(cmd, path, args[1:])
+	if err != nil {
+		return usageError(err, path)
+	}
+	if in.Bool("help") {
+		a.printCommandHelp(cmd, path)
+		return nil
+	}
+	if len(cmd.subcommands) > 0 {
+		if len(in.args) == 0 {
+			a.printCommandHelp(cmd, path)
+			return nil
+		}
+		return a.runCommand(g, cmd, in.args, path)
+	}
+	return cmd.run(a, g, in)
+}
+
+// usageError reports a bad option on one line. (etcdctl 2.3 prints
+// "Incorrect Usage." and the whole help, and exits 0; we exit 1, the code
+// etcdctl uses for bad arguments, so that scripts notice.)
+func usageError(err error, path string) error {
+	return errorExit(exitBadArgs, fmt.Errorf("%v (see '%s --help')", err, path))
+}
+
+// commands returns etcdctl's commands in the order help lists them.
+func commands() []*command {
+	return []*command{
+		clusterHealthCommand(),
+		mkCommand(),
+		mkdirCommand(),
+		rmCommand(),
+		rmdirCommand(),
+		getCommand(),
+		lsCommand(),
+		setCommand(),
+		setdirCommand(),
+		updateCommand(),
+		updatedirCommand(),
+		watchCommand(),
+		execWatchCommand(),
+		memberCommand(),
+		checkCommand(),
+	}
+}
