@@ -95,7 +95,9 @@
 // Every write (one Save, one SaveSnapshot) starts with a batch record giving
 // the length of the write, then its records; the write is one pwrite followed
 // by at most one fdatasync (f.Sync outside Linux: F_FULLFSYNC on macOS,
-// FlushFileBuffers on Windows). The batch record's self-check is a CRC-32C of
+// FlushFileBuffers on Windows). When the write fills the segment, the cut
+// that follows adds the fsyncs of sealing the old segment and making the new
+// one, once per SegmentSize bytes. The batch record's self-check is a CRC-32C of
 // (segment sequence, offset, length), independent of the chain, so a batch
 // record can be recognised on its own at its offset. Replay hands out the
 // records of a write only when the whole write checks: a Save is atomic

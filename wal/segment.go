@@ -219,14 +219,11 @@ func readFileInto(path string, buf []byte) ([]byte, error) {
 // .broken.2, ... if that exists, so no earlier evidence is overwritten) and
 // fsyncs the copy. It returns the copy's path.
 func copyToBroken(path string, data []byte, sync bool) (string, error) {
-	for i := 0; ; i++ {
-		dst := path + brokenExt
-		if i > 0 {
-			dst = fmt.Sprintf("%s%s.%d", path, brokenExt, i)
-		}
+	for {
+		dst := freeBrokenName(path)
 		f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, os.ErrExist) {
-			continue
+			continue // taken meanwhile
 		}
 		if err != nil {
 			return "", err
@@ -242,5 +239,19 @@ func copyToBroken(path string, data []byte, sync bool) (string, error) {
 			err = syncDir(filepath.Dir(path))
 		}
 		return dst, err
+	}
+}
+
+// freeBrokenName returns path+".broken", or path+".broken.N" for the
+// smallest N that names no file yet, so no earlier evidence is overwritten.
+func freeBrokenName(path string) string {
+	for i := 0; ; i++ {
+		name := path + brokenExt
+		if i > 0 {
+			name = fmt.Sprintf("%s%s.%d", path, brokenExt, i)
+		}
+		if _, err := os.Lstat(name); err != nil {
+			return name // free (or unreadable: the caller's open or rename will say why)
+		}
 	}
 }

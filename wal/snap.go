@@ -405,11 +405,12 @@ func (s *Snapshotter) loadNewest(available func(SnapshotMarker) bool) (raft.Snap
 		if !errors.Is(err, ErrCorrupt) {
 			return raft.Snapshot{}, err // an I/O error says nothing about the file: do not touch it
 		}
-		if rerr := os.Rename(path, path+brokenExt); rerr != nil {
-			return raft.Snapshot{}, fmt.Errorf("%w (and renaming it to %s failed: %v)", err, brokenExt, rerr)
+		broken := freeBrokenName(path)
+		if rerr := os.Rename(path, broken); rerr != nil {
+			return raft.Snapshot{}, fmt.Errorf("%w (and renaming it to %s failed: %v)", err, broken, rerr)
 		}
 		s.log.Warn("wal: snapshot file is damaged; renamed it and trying an older one",
-			"file", path, "renamed_to", path+brokenExt, "error", err)
+			"file", path, "renamed_to", broken, "error", err)
 		damaged = append(damaged, err)
 	}
 	if len(damaged) == 0 {

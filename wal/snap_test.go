@@ -231,3 +231,54 @@ func TestSnapshotPurge(t *testing.T) {
 		t.Fatal("Purge removed a .broken file")
 	}
 }
+
+// gatedReader returns first, then blocks until gate is closed, then returns
+// rest.
+type gatedReader struct {
+	first, rest []byte
+	started     chan struct{}
+	gate        chan struct{}
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	if len(g.first) > 0 {
+		n := copy(p, g.first)
+		g.first = g.first[n:]
+		if len(g.first) == 0 {
+			close(g.started)
+		}
+		return n, nil
+	}
+	<-g.gate
+	if len(g.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, g.rest)
+	g.rest = g.rest[n:]
+	return n, nil
+}
+
+// TestSnapshotPurgeDuringSave checks that Purge leaves alone the temporary
+// file of a save in progress (a snapshot streaming in from a peer).
+func TestSnapshotPurgeDuringSave(t *testing.T) {
+	s := NewSnapshotter(t.TempDir(), nil)
+	snap := testSnapshot(40, 2, 4<<20)
+	g := &gatedReader{first: snap.Data[:1000], rest: snap.Data[1000:], started: make(chan struct{}), gate: make(chan struct{})}
+	done := make(chan error)
+	go func() { done <- s.SaveSnapFrom(snap.Metadata, g, -1) }()
+	<-g.started
+	if err := s.Purge(1); err != nil {
+		t.Fatal(err)
+	}
+	close(g.gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Load()
+	if err != nil || !equalSnapshots(got, snap) {
+		t.Fatalf("Load after a save that Purge ran during: %v", err)
+	}
+	if names := listDir(t, s.dir); len(names) != 1 {
+		t.Fatalf("directory holds %v", names)
+	}
+}
