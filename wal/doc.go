@@ -128,7 +128,8 @@
 // entry at that index differs, or the log is shorter: raft replaced its log
 // with a snapshot from the leader), the marker carries flag 1, and replay
 // drops the entries after its index that were written before it: they belong
-// to the discarded log. Markers never go backwards.
+// to the discarded log; Markers leaves out the markers before it, since no
+// replay can cross it. Markers never go backwards.
 //
 // Open(dir, at) starts reading at the last segment whose first index is at or
 // below at.Index. Because a marker raises the WAL's last index to at least its

@@ -193,10 +193,12 @@ func (rp *replay) visit(r *record, off int) error {
 	return nil
 }
 
-// Markers returns the snapshot markers held by the WAL in dir, oldest first,
-// reading every segment (without taking the lock or changing anything). A
-// snapshot can be used to start from only if its marker is listed: pass the
-// list to Snapshotter.LoadNewestAvailable, then Open at the snapshot found.
+// Markers returns the snapshot markers that the WAL in dir can replay from,
+// oldest first, reading every segment (without taking the lock or changing
+// anything). Markers before one that records raft replacing its log are
+// left out: no replay can cross that point. A snapshot can be used to start
+// from only if its marker is listed: pass the list to
+// Snapshotter.LoadNewestAvailable, then Open at the snapshot found.
 // It fails on damage, as ReadAll does, except that a torn tail is ignored
 // rather than repaired.
 func Markers(dir string) ([]SnapshotMarker, error) {
@@ -220,6 +222,11 @@ func Markers(dir string) ([]SnapshotMarker, error) {
 				return fmt.Errorf("wal: %s has format version %d; this program reads version %d", seg.path, r.version, FormatVersion)
 			}
 		case recMarker:
+			if r.flags&markerReplacesLog != 0 {
+				// Raft replaced its log here: no replay can start
+				// before this marker and cross it.
+				markers = markers[:0]
+			}
 			markers = append(markers, SnapshotMarker{Index: r.index, Term: r.term})
 		}
 		return nil

@@ -389,6 +389,9 @@ func TestSnapshotReplacesLog(t *testing.T) {
 	if _, _, _, err := replayAll(t, dir, SnapshotMarker{}, opts); !errors.Is(err, ErrSnapshotMismatch) {
 		t.Fatalf("replay from 0 across a replaced log: %v", err)
 	}
+	if markers, err := Markers(dir); err != nil || len(markers) != 1 || markers[0] != snap {
+		t.Fatalf("Markers = %v, %v; want only %v", markers, err, snap)
+	}
 	// A snapshot that matches the log keeps the entries after it.
 	w, err = Open(dir, snap, opts)
 	if err != nil {
