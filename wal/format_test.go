@@ -209,4 +209,7 @@ func TestSegmentNames(t *testing.T) {
 	if recordType(42).String() != "unknown (type 42)" || recBatch.String() != "batch" {
 		t.Error("recordType.String")
 	}
+	if batchFrameSize != frameLen(1+batchBodySize) || markerFrameLen != frameLen(1+markerBodySize) || batchFrameSize != 24 {
+		t.Error("frame size constants disagree with frameLen")
+	}
 }

@@ -73,8 +73,11 @@ const (
 // the marker belong to a discarded branch of the log.
 const markerReplacesLog = 1
 
-// batchFrameSize is the size of a batch record's frame.
-var batchFrameSize = frameLen(1 + batchBodySize)
+// Frame sizes of the fixed-size records (frameLen as constants).
+const (
+	batchFrameSize = (headerSize + 1 + batchBodySize + frameAlign - 1) &^ (frameAlign - 1)
+	markerFrameLen = (headerSize + 1 + markerBodySize + frameAlign - 1) &^ (frameAlign - 1)
+)
 
 // frameLen returns the size of a frame with an n-byte payload, padding
 // included.
@@ -319,12 +322,6 @@ func appendBatch(b []byte, prev uint32, seq uint64, off int64, length uint64) ([
 
 func hardStateFrameLen(hs *raft.HardState) int { return frameLen(1 + hs.Size()) }
 func entryFrameLen(e *raft.Entry) int          { return frameLen(1 + e.Size()) }
-
-var (
-	markerFrameLen   = frameLen(1 + markerBodySize)
-	carryFrameLen    = frameLen(1 + carryBodySize)
-	metadataFrameLen = frameLen(1 + metadataBodySize)
-)
 
 // allZero reports whether every byte of b is zero.
 func allZero(b []byte) bool {
