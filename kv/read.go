@@ -9,20 +9,30 @@ import (
 // lookup returns the node at the clean path p, or error 100 naming the
 // first missing path, or 104 naming a file met on the way.
 func (s *Store) lookup(p string) (*node, *Error) {
-	n := s.root
+	n, code, cause := s.find(p)
+	if code != 0 {
+		return nil, NewError(code, cause, s.index)
+	}
+	return n, nil
+}
+
+// find is lookup without making the error: it returns the error's code (0
+// for none) and cause.
+func (s *Store) find(p string) (n *node, code int, cause string) {
+	n = s.root
 	for i := 1; i < len(p); {
 		name, next := segment(p, i)
 		if !n.dir {
-			return nil, NewError(EcodeNotDir, p[:i-1], s.index)
+			return nil, EcodeNotDir, p[:i-1]
 		}
 		c := n.children[name]
 		if c == nil {
-			return nil, NewError(EcodeKeyNotFound, p[:next-1], s.index)
+			return nil, EcodeKeyNotFound, p[:next-1]
 		}
 		n = c
 		i = next
 	}
-	return n, nil
+	return n, 0, ""
 }
 
 // Get reads the node at path (spec §3.10.1): a file with its value, a

@@ -13,15 +13,12 @@ import "fmt"
 func (s *Store) set(p string, dir bool, value string, refresh bool, deadline, t int64) (e *Event, err *Error) {
 	defer func() { s.stats.count(statSetSuccess, err == nil) }()
 	p = cleanPath(p)
-	n, lerr := s.lookup(p)
-	if lerr != nil && lerr.Code != EcodeKeyNotFound {
-		return nil, lerr
+	n, code, cause := s.find(p)
+	if code == EcodeNotDir || code != 0 && refresh {
+		return nil, NewError(code, cause, s.index)
 	}
 	if refresh {
 		// A refresh keeps the value but, through set, recreates the node.
-		if lerr != nil {
-			return nil, lerr
-		}
 		value = n.value
 	}
 	e, err = s.put(p, dir, value, false, true, deadline, ActionSet, t)
