@@ -1,7 +1,13 @@
 package raft
 
-// The output side of the state machine. Raft never does I/O: everything it
-// wants done is collected into a Ready, which the caller carries out and
+// SoftState is volatile state worth showing: who leads, and our role.
+type SoftState struct {
+	Lead uint64
+	Role Role
+}
+
+// Ready is a batch of work for the caller. Raft never does I/O: everything
+// it wants done is collected into a Ready, which the caller carries out and
 // then acknowledges with Advance.
 //
 // The persistence contract. For each Ready, in this order:
@@ -30,14 +36,6 @@ package raft
 //
 // Several Readys may be outstanding (taken but not yet advanced), as long
 // as the caller handles them in the order it got them.
-
-// SoftState is volatile state worth showing: who leads, and our role.
-type SoftState struct {
-	Lead uint64
-	Role Role
-}
-
-// Ready is a batch of work for the caller.
 type Ready struct {
 	// SoftState is the new soft state, or nil if unchanged.
 	SoftState *SoftState

@@ -127,7 +127,7 @@ const (
 	MsgSnap                              // InstallSnapshot RPC (§7)
 	MsgSnapStatus                        // local: the caller reports how sending a snapshot went
 	MsgUnreachable                       // local: the caller reports a peer it cannot reach
-	MsgTransferLeader                    // ask the leader to hand leadership to a member
+	MsgTransferLeader                    // ask the leader to hand leadership to the member in Index
 	MsgTimeoutNow                        // tell a member to campaign at once (leader transfer)
 	MsgReadIndex                         // ReadIndex request (§6.4 of the thesis)
 	MsgReadIndexResp                     // ReadIndex reply from the leader
