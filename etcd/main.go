@@ -1,0 +1,220 @@
+// The etcd command is the server: a member of a cluster that serves etcd's v2
+// API to clients and talks raft to the other members.
+//
+// With no flags it starts a one-member cluster named "default", keeping its
+// data in default.etcd, serving clients on http://localhost:2379 and peers on
+// http://localhost:2380. See README.md for the flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"v2etcd/httpd"
+	"v2etcd/peer"
+	"v2etcd/wal"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+}
+
+// run is the whole program; it returns the exit code.
+func run(args, environ []string, stdout, stderr io.Writer) int {
+	h := newLogHandler(stderr, nil)
+	log := slog.New(h)
+	cfg, code, err := parseConfig(args, environ, stdout, stderr, log)
+	if cfg == nil {
+		_ = err // already printed or logged
+		return code
+	}
+	setupLogging(h, log, cfg.Debug, cfg.LogPackageLevels)
+	cfg.logStart(log)
+
+	if err := checkSupported(cfg); err != nil {
+		logAt(log, levelCritical, err.Error())
+		return 1
+	}
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+
+	m, err := startMember(cfg, h, log)
+	if err != nil {
+		reportStartupError(log, err)
+		return 1
+	}
+	select {
+	case sig := <-sigc:
+		log.Info(fmt.Sprintf("received %v signal, shutting down...", sig))
+		m.stop()
+		return 0
+	case <-m.s.removed:
+		// etcd gives the removal a moment to reach the others, then exits 0.
+		time.Sleep(time.Second)
+		logAt(log.With(pkgKey, "etcdserver"), levelError, "the member has been permanently removed from the cluster")
+		log.With(pkgKey, "etcdserver").Info("the data-dir used by this member must be removed.")
+		m.stop()
+		return 0
+	case err := <-m.s.failed:
+		logAt(log, levelCritical, err.Error())
+		m.stop()
+		return 1
+	}
+}
+
+// checkSupported refuses the features that later work will bring, naming
+// the flag, rather than ignoring them.
+func checkSupported(c *Config) error {
+	unsupported := func(flag, what string) error {
+		return fmt.Errorf("%s: %s is not supported by this build yet", flag, what)
+	}
+	switch {
+	case c.Proxy != proxyOff:
+		return unsupported("--proxy", "proxy mode")
+	case c.isSet("discovery"):
+		return unsupported("--discovery", "etcd discovery")
+	case c.isSet("discovery-srv"):
+		return unsupported("--discovery-srv", "DNS SRV discovery")
+	case c.InitialClusterState == clusterStateExisting:
+		return unsupported("--initial-cluster-state existing", "joining a running cluster")
+	case c.ForceNewCluster:
+		return unsupported("--force-new-cluster", "forcing a new cluster")
+	case c.ExperimentalV3Demo:
+		return errors.New("--experimental-v3demo: the v3 API is not part of this server")
+	}
+	return nil
+}
+
+// member is a running member: the server and its HTTP servers.
+type member struct {
+	s     *server
+	https []*http.Server
+}
+
+// startMember opens the listeners, builds the server from the data
+// directory (restarting, or bootstrapping a new cluster), and serves.
+func startMember(cfg *Config, h *logHandler, log *slog.Logger) (*member, error) {
+	peerLs, err := listenURLs(cfg.ListenPeerURLs, cfg.PeerTLS, "peer", log)
+	if err != nil {
+		return nil, err
+	}
+	clientLs, err := listenURLs(cfg.ListenClientURLs, cfg.ClientTLS, "client", log)
+	if err != nil {
+		closeListeners(peerLs)
+		return nil, err
+	}
+	fail := func(err error) (*member, error) {
+		closeListeners(clientLs)
+		log.Info("stopping listening for client requests")
+		closeListeners(peerLs)
+		log.Info("stopping listening for peers")
+		return nil, err
+	}
+	st, err := openMemberState(cfg, log)
+	if err != nil {
+		return fail(err)
+	}
+	metrics := newServerMetrics()
+	s, err := newServer(cfg, st, loneTransport{}, metrics, log)
+	if err != nil {
+		st.wal.Close()
+		return fail(err)
+	}
+	s.log.Info(fmt.Sprintf("starting server... [version: %s, cluster version: to_be_decided]", Version))
+
+	peerMux := http.NewServeMux()
+	peerInfoHandler(s, peerMux)
+	m := &member{s: s}
+	m.https = append(m.https, serveAll(peerLs, peerMux, log)...)
+	client := httpd.NewHandler(httpd.Config{
+		Server:        s,
+		ServerVersion: Version,
+		CORS:          cfg.CORS,
+		Metrics:       metrics.reg,
+		EnablePprof:   cfg.EnablePprof,
+		Logger:        log.With(pkgKey, "etcdhttp"),
+		SetLogLevel: func(level string) error {
+			l, err := parseLogLevel(level)
+			if err == nil {
+				h.setLevels(l, nil)
+			}
+			return err
+		},
+	})
+	m.https = append(m.https, serveAll(clientLs, client, log)...)
+	return m, nil
+}
+
+// openMemberState restarts from an existing data directory, or creates the
+// data directory of a member of a new cluster.
+func openMemberState(cfg *Config, log *slog.Logger) (*memberState, error) {
+	// A bad --initial-cluster fails even a restart, as in etcd.
+	cluster, token, err := initialClusterFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if wal.Exist(cfg.walDir()) {
+		log.Info("the server is already initialized as member before, starting as etcd member...")
+		cfg.logServerSummary(log, nil)
+		st, err := restartMember(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		log.With(pkgKey, "etcdserver").Info(fmt.Sprintf("restarting member %s in cluster %s at commit index %d", st.id, st.clusterID, st.raft.HardState.Commit))
+		return st, nil
+	}
+	if err := checkNewCluster(context.Background(), cfg, cluster, nil); err != nil {
+		return nil, err
+	}
+	cfg.logServerSummary(log, cluster)
+	members, err := cluster.Members(token)
+	if err != nil {
+		return nil, err
+	}
+	if len(members) > 1 {
+		return nil, errors.New("--initial-cluster: clusters of more than one member are not supported by this build yet")
+	}
+	var self peer.ID
+	for _, m := range members {
+		if m.PeerURLs.Equal(cluster[cfg.Name]) {
+			self = m.ID
+		}
+	}
+	st, err := bootstrapNewMember(cfg, self, members, log)
+	if err != nil {
+		return nil, err
+	}
+	log.With(pkgKey, "etcdserver").Info(fmt.Sprintf("starting member %s in cluster %s", st.id, st.clusterID))
+	return st, nil
+}
+
+// stop shuts the HTTP servers down (open watches end when the server
+// signals it is stopping), then the member.
+func (m *member) stop() {
+	stopped := make(chan struct{})
+	go func() {
+		m.s.Stop()
+		close(stopped)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range m.https {
+		srv.Shutdown(ctx)
+	}
+	<-stopped
+}
+
+func closeListeners(ls []net.Listener) {
+	for _, l := range ls {
+		l.Close()
+	}
+}

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"v2etcd/peer"
+	"v2etcd/raft"
+)
+
+// transport carries raft messages to the other members. The raft loop calls
+// Send and never blocks on it; the apply goroutine keeps the peer set in
+// step with the membership.
+type transport interface {
+	// Send queues messages for their members; a message to an unknown or
+	// unreachable member is dropped (raft retries).
+	Send(msgs []raft.Message)
+	// SetPeers replaces the peer set with members other than self.
+	SetPeers(members []*peer.Member, self peer.ID)
+	AddPeer(id peer.ID, urls []string)
+	RemovePeer(id peer.ID)
+	UpdatePeer(id peer.ID, urls []string)
+	Stop()
+}
+
+// loneTransport is the transport of a one-member cluster: there is nobody
+// to talk to, and raft of a lone member sends no messages.
+type loneTransport struct{}
+
+func (loneTransport) Send([]raft.Message)              {}
+func (loneTransport) SetPeers([]*peer.Member, peer.ID) {}
+func (loneTransport) AddPeer(peer.ID, []string)        {}
+func (loneTransport) RemovePeer(peer.ID)               {}
+func (loneTransport) UpdatePeer(peer.ID, []string)     {}
+func (loneTransport) Stop()                            {}
