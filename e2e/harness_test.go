@@ -1,0 +1,281 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The whole-binary tests build etcd and etcdctl once, then start real
+// processes on loopback ports and talk to them over HTTP or through
+// etcdctl. Every process a test starts is killed when the test ends.
+
+var bin struct {
+	dir     string
+	etcd    string
+	etcdctl string
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "v2etcd-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin.dir = dir
+	bin.etcd = filepath.Join(dir, "etcd")
+	bin.etcdctl = filepath.Join(dir, "etcdctl")
+	for name, out := range map[string]string{"etcd": bin.etcd, "etcdctl": bin.etcdctl} {
+		cmd := exec.Command("go", "build", "-o", out, "v2etcd/"+name)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: cannot build %s: %v\n", name, err)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freePorts returns n TCP ports on 127.0.0.1 that the OS just handed out.
+// They are free when returned; a process started right after binds them.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// syncBuffer is a goroutine-safe buffer for a process's output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// proc is a running etcd process.
+type proc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error // the exit error, once done is closed
+}
+
+// startProc starts the binary with args in dir; the test's cleanup kills it.
+func startProc(t *testing.T, dir string, env []string, name string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	p := &proc{t: t, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("output of %s %s:\n%s", filepath.Base(name), strings.Join(args, " "), p.out.String())
+		}
+	})
+	return p
+}
+
+// Kill sends SIGKILL and waits for the process to end.
+func (p *proc) Kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// Stop sends SIGTERM and waits (up to 20 s) for a graceful exit.
+func (p *proc) Stop() {
+	p.t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.t.Errorf("process did not stop within 20 s after SIGTERM")
+		p.Kill()
+	}
+}
+
+// Exited reports whether the process has ended.
+func (p *proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitExit waits for the process to end by itself and returns its exit code.
+func (p *proc) waitExit(d time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		p.t.Fatalf("process still running after %v", d)
+	}
+	if p.err == nil {
+		return 0
+	}
+	if ee, ok := p.err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	p.t.Fatalf("process: %v", p.err)
+	return -1
+}
+
+// member describes one etcd member of a test cluster.
+type member struct {
+	name      string
+	dataDir   string
+	clientURL string
+	peerURL   string
+	p         *proc
+}
+
+// newMember picks fresh ports and a data directory for a member.
+func newMember(t *testing.T, name string) *member {
+	ports := freePorts(t, 2)
+	return &member{
+		name:      name,
+		dataDir:   filepath.Join(t.TempDir(), name+".etcd"),
+		clientURL: "http://127.0.0.1:" + strconv.Itoa(ports[0]),
+		peerURL:   "http://127.0.0.1:" + strconv.Itoa(ports[1]),
+	}
+}
+
+// args are the flags that start m, followed by extra.
+func (m *member) args(initialCluster string, extra ...string) []string {
+	return append([]string{
+		"--name", m.name, "--data-dir", m.dataDir,
+		"--listen-client-urls", m.clientURL, "--advertise-client-urls", m.clientURL,
+		"--listen-peer-urls", m.peerURL, "--initial-advertise-peer-urls", m.peerURL,
+		"--initial-cluster", initialCluster,
+	}, extra...)
+}
+
+// start starts m alone (a one-member cluster) and waits until it serves.
+func (m *member) startAlone(t *testing.T, extra ...string) {
+	t.Helper()
+	m.p = startProc(t, t.TempDir(), nil, bin.etcd, m.args(m.name+"="+m.peerURL, extra...)...)
+	waitReady(t, m)
+}
+
+// waitReady waits until m answers a quorum read, i.e. has a leader and has
+// applied everything before.
+func waitReady(t *testing.T, m *member) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(m.clientURL + "/v2/keys/?quorum=true")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if m.p.Exited() {
+			t.Fatalf("%s exited before it served:\n%s", m.name, m.p.out.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not serve within 20 s:\n%s", m.name, m.p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// httpDo sends a request with a form body (for PUT/POST) and returns status,
+// headers and body.
+func httpDo(t *testing.T, method, url, form string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", method, url, err)
+	}
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// etcdctl runs the etcdctl binary and returns its stdout, stderr and exit code.
+func etcdctl(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin.etcdctl, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("etcdctl %s did not finish within 60 s", strings.Join(args, " "))
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
