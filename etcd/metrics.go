@@ -51,6 +51,8 @@ func (m *serverMetrics) register(s *server) {
 		func() float64 { return boolFloat(s.isLeader.Load()) })
 	m.reg.NewGaugeFunc("etcd_server_term", "The current raft term.",
 		func() float64 { return float64(s.term.Load()) })
+	m.reg.NewGaugeFunc("etcd_server_committed_index", "The raft commit index this member knows.",
+		func() float64 { return float64(s.committed.Load()) })
 	m.reg.NewGaugeFunc("etcd_server_applied_index", "The last raft index applied to the store.",
 		func() float64 { return float64(s.appliedIndex.Load()) })
 	m.reg.NewGaugeFunc("etcd_store_index", "The store's etcd index (X-Etcd-Index).",

@@ -109,8 +109,9 @@ func (s *server) propose(p proposal) {
 // handleReady persists, sends and hands on one Ready batch.
 func (s *server) handleReady() error {
 	rd := s.r.Ready()
-	if rd.HardState.Term != 0 {
+	if !rd.HardState.IsEmpty() {
 		s.term.Store(rd.HardState.Term)
+		s.committed.Store(rd.HardState.Commit)
 	}
 	if rd.SoftState != nil {
 		s.softStateChanged(rd.SoftState)

@@ -57,6 +57,7 @@ type server struct {
 
 	lead         atomic.Uint64
 	term         atomic.Uint64
+	committed    atomic.Uint64
 	isLeader     atomic.Bool
 	appliedIndex atomic.Uint64
 	snapshotting atomic.Bool
