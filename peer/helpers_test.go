@@ -108,6 +108,13 @@ func (f *fakeRaft) SelfRemoved(by ID) {
 	f.mu.Unlock()
 }
 
+// remove marks id as removed from the cluster.
+func (f *fakeRaft) remove(id ID) {
+	f.mu.Lock()
+	f.removed[id] = true
+	f.mu.Unlock()
+}
+
 func (f *fakeRaft) received(from ID) []raft.Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()

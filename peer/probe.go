@@ -32,7 +32,7 @@ func (p *remotePeer) runProber() {
 			return
 		case <-probe.C:
 			for _, u := range p.picker.all() {
-				d, err := p.probe(u)
+				d, _, err := p.probe(u)
 				if p.ctx.Err() != nil {
 					return
 				}
@@ -57,31 +57,31 @@ func (p *remotePeer) runProber() {
 }
 
 // probe asks u for its clock and returns how far it is from ours, taking
-// the answer to describe the middle of the round trip.
-func (p *remotePeer) probe(u url.URL) (time.Duration, error) {
+// the answer to describe the middle of the round trip, and the round trip.
+func (p *remotePeer) probe(u url.URL) (diff, rtt time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(p.ctx, p.t.tune.requestTimeout)
 	defer cancel()
 	u.Path = "/raft/probing"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	start := time.Now()
 	resp, err := p.t.client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("peer: probe answered %s", resp.Status)
+		return 0, 0, fmt.Errorf("peer: probe answered %s", resp.Status)
 	}
 	var a probeAnswer
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&a); err != nil {
-		return 0, fmt.Errorf("peer: bad probe answer: %w", err)
+		return 0, 0, fmt.Errorf("peer: bad probe answer: %w", err)
 	}
 	if !a.OK {
-		return 0, fmt.Errorf("peer: probe answered not OK")
+		return 0, 0, fmt.Errorf("peer: probe answered not OK")
 	}
-	rtt := time.Since(start)
-	return a.Now.Sub(start.Add(rtt / 2)), nil
+	rtt = time.Since(start)
+	return a.Now.Sub(start.Round(0).Add(rtt / 2)), rtt, nil
 }

@@ -286,23 +286,12 @@ func (sr *snapshotReader) Read(p []byte) (int, error) {
 	if sr.remaining == 0 {
 		return 0, io.EOF
 	}
-	if int64(len(p)) > sr.remaining {
-		p = p[:sr.remaining]
+	if int64(len(p)) >= sr.remaining {
+		return sr.readLast(p[:sr.remaining])
 	}
 	n, err := sr.r.Read(p)
 	sr.crc = crc32.Update(sr.crc, castagnoli, p[:n])
 	sr.remaining -= int64(n)
-	if sr.remaining == 0 {
-		var trailer [4]byte
-		if _, err := io.ReadFull(sr.r, trailer[:]); err != nil {
-			sr.err = fmt.Errorf("peer: snapshot checksum missing: %w", err)
-		} else if got := binary.BigEndian.Uint32(trailer[:]); got != sr.crc {
-			sr.err = fmt.Errorf("peer: snapshot checksum mismatch: got %08x, computed %08x", got, sr.crc)
-		} else {
-			sr.complete = true
-		}
-		return n, sr.err
-	}
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
@@ -310,6 +299,34 @@ func (sr *snapshotReader) Read(p []byte) (int, error) {
 		sr.err = fmt.Errorf("peer: snapshot body ends after %d of %d bytes: %w", sr.size-sr.remaining, sr.size, err)
 	}
 	return n, sr.err
+}
+
+// readLast reads the last len(p) bytes of data and the checksum, and
+// returns the bytes only if the checksum matches: a Save that stops
+// reading once it has size bytes (io.ReadFull does) never gets to keep a
+// damaged snapshot.
+func (sr *snapshotReader) readLast(p []byte) (int, error) {
+	n, err := io.ReadFull(sr.r, p)
+	sr.crc = crc32.Update(sr.crc, castagnoli, p[:n])
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		sr.err = fmt.Errorf("peer: snapshot body ends after %d of %d bytes: %w", sr.size-sr.remaining+int64(n), sr.size, err)
+		return 0, sr.err
+	}
+	var trailer [4]byte
+	if _, err := io.ReadFull(sr.r, trailer[:]); err != nil {
+		sr.err = fmt.Errorf("peer: snapshot checksum missing: %w", err)
+		return 0, sr.err
+	}
+	if got := binary.BigEndian.Uint32(trailer[:]); got != sr.crc {
+		sr.err = fmt.Errorf("peer: snapshot checksum mismatch: got %08x, computed %08x", got, sr.crc)
+		return 0, sr.err
+	}
+	sr.remaining = 0
+	sr.complete = true
+	return n, nil
 }
 
 // deadlineReader pushes the connection's read deadline forward before each

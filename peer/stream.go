@@ -243,6 +243,9 @@ var errStreamIdle = errors.New("peer: stream silent for too long")
 // readStream dials the kind stream once and hands every message it carries
 // to Raft, in order. It reports whether the stream was established.
 func (p *remotePeer) readStream(kind streamKind) bool {
+	if p.t.raft.IsRemoved(p.id) {
+		return false // never take messages from a removed member
+	}
 	u, ok := p.picker.pick()
 	if !ok {
 		return false
