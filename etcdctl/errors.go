@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"syscall"
 )
 
 // Exit codes, as etcdctl 2.3 uses them (its code, not its README).
@@ -93,8 +92,8 @@ type membersError struct {
 func (e membersError) Error() string { return e.Message }
 
 // isConnectionError reports whether err means the cluster could not be
-// reached at all: a refused or failed dial, a failed read, a network
-// timeout; for a cluster error, whether that holds for every endpoint.
+// reached at all: a failed dial (refused, unreachable), a failed read, a
+// network timeout; for a cluster error, whether that holds for every endpoint.
 // It decides between exit code 2 and the fallback to the old peers API
 // after a failed sync. Running out of --total-timeout does not count:
 // etcdctl 2.3 treats it as any other error.
@@ -116,9 +115,10 @@ func isConnectionError(err error) bool {
 		}
 		return isConnectionError(t.Err)
 	case net.Error:
+		// This includes a bare syscall.Errno such as ECONNREFUSED: it is
+		// a net.Error that is not a timeout. (etcdctl's own check for
+		// ECONNREFUSED comes after this case and is never reached.)
 		return t.Timeout()
-	case syscall.Errno:
-		return t == syscall.ECONNREFUSED
 	}
 	return false
 }

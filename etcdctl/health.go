@@ -9,6 +9,7 @@ import (
 	"time"
 )
 
+// clusterHealthCommand returns cluster-health.
 func clusterHealthCommand() *command {
 	return &command{
 		name:  "cluster-health",

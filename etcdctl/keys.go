@@ -75,11 +75,14 @@ func (a *app) callAndPrint(g *globalOptions, c *clusterClient, r *request, print
 	return nil
 }
 
-// Printing rules of the key commands.
+// Printing rules of the key commands: always print the result, never, or
+// only when it is not a directory.
 func always(*keysResponse) bool      { return true }
 func never(*keysResponse) bool       { return false }
 func unlessDir(r *keysResponse) bool { return !r.node().Dir }
 
+// setCommand returns set, which PUTs a key (a compare-and-swap with the
+// --swap-with options).
 func setCommand() *command {
 	return &command{
 		name:      "set",
@@ -110,6 +113,8 @@ func setCommand() *command {
 	}
 }
 
+// mkCommand returns mk, which creates a key that must not exist, or with
+// --in-order POSTs a uniquely named key into a directory.
 func mkCommand() *command {
 	return &command{
 		name:      "mk",
@@ -124,15 +129,17 @@ func mkCommand() *command {
 			if err != nil {
 				return err
 			}
-			r := setRequest(key, value, setOptions{ttl: in.Int("ttl"), prevExist: prevNoExist})
 			if in.Bool("in-order") {
-				r = createInOrderRequest(key, value, in.Int("ttl"))
+				return a.callAndPrint(g, c, createInOrderRequest(key, value, in.Int("ttl")), always)
 			}
+			r := setRequest(key, value, setOptions{ttl: in.Int("ttl"), prevExist: prevNoExist})
 			return a.callAndPrint(g, c, r, always)
 		}),
 	}
 }
 
+// mkdirCommand returns mkdir, which creates a directory that must not
+// exist. It prints nothing.
 func mkdirCommand() *command {
 	return &command{
 		name:      "mkdir",
@@ -150,6 +157,7 @@ func mkdirCommand() *command {
 	}
 }
 
+// setdirCommand returns setdir, which PUTs a directory. It prints nothing.
 func setdirCommand() *command {
 	return &command{
 		name:      "setdir",
@@ -167,6 +175,7 @@ func setdirCommand() *command {
 	}
 }
 
+// updateCommand returns update, which changes a key that must exist.
 func updateCommand() *command {
 	return &command{
 		name:      "update",
@@ -184,6 +193,8 @@ func updateCommand() *command {
 	}
 }
 
+// updatedirCommand returns updatedir, which changes the TTL of a directory
+// that must exist. It prints nothing.
 func updatedirCommand() *command {
 	return &command{
 		name:      "updatedir",
@@ -201,6 +212,9 @@ func updatedirCommand() *command {
 	}
 }
 
+// rmCommand returns rm, which deletes a key or a directory (a
+// compare-and-delete with the --with options). It prints nothing when a
+// directory was removed.
 func rmCommand() *command {
 	return &command{
 		name:      "rm",
@@ -228,6 +242,8 @@ func rmCommand() *command {
 	}
 }
 
+// rmdirCommand returns rmdir, which deletes with dir=true. It prints
+// nothing when a directory was removed.
 func rmdirCommand() *command {
 	return &command{
 		name:      "rmdir",
@@ -243,6 +259,8 @@ func rmdirCommand() *command {
 	}
 }
 
+// getCommand returns get, which prints a key. A directory is an error
+// (exit 1).
 func getCommand() *command {
 	return &command{
 		name:      "get",
@@ -272,6 +290,8 @@ func getCommand() *command {
 	}
 }
 
+// lsCommand returns ls, which lists key names depth first, whatever the
+// output format.
 func lsCommand() *command {
 	return &command{
 		name:      "ls",

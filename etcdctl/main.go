@@ -1,3 +1,9 @@
+// etcdctl 2.3.8 is built with the lax parsing of colons in URL hosts that
+// Go had before 1.26; so is this one, so that odd URLs (in endpoints and
+// member peer URLs) are accepted or refused with the same messages.
+
+//go:debug urlstrictcolons=0
+
 package main
 
 import (
@@ -91,11 +97,14 @@ func (a *app) dispatch(args []string) error {
 		return usageError(err, "etcdctl")
 	}
 	switch {
-	case g.help, len(rest) == 0:
+	case g.help:
 		a.printAppHelp()
 		return nil
 	case g.version:
 		fmt.Fprintf(a.stdout, "etcdctl version %s\n", version)
+		return nil
+	case len(rest) == 0:
+		a.printAppHelp()
 		return nil
 	}
 	return a.runCommand(g, nil, rest, "etcdctl")

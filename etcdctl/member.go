@@ -163,6 +163,8 @@ func updateMember(ctx context.Context, c *clusterClient, id string, peerURLs []s
 	return statusError(resp.StatusCode)
 }
 
+// memberCommand returns member and its subcommands list, add, remove and
+// update.
 func memberCommand() *command {
 	return &command{
 		name:  "member",

@@ -43,6 +43,7 @@ const (
 	exitInterrupted  = 130
 )
 
+// checkCommand returns check and its subcommand perf.
 func checkCommand() *command {
 	return &command{
 		name:  "check",

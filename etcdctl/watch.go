@@ -75,6 +75,8 @@ func interrupted(ctx context.Context) bool {
 	return context.Cause(ctx) == errInterrupted
 }
 
+// watchCommand returns watch, which prints the next change of a key (or
+// every change, with --forever).
 func watchCommand() *command {
 	return &command{
 		name:      "watch",
@@ -120,6 +122,8 @@ func watchCommand() *command {
 	}
 }
 
+// execWatchCommand returns exec-watch, which runs a command for every
+// change of a key.
 func execWatchCommand() *command {
 	return &command{
 		name:      "exec-watch",
