@@ -57,6 +57,8 @@ func (m *serverMetrics) register(s *server) {
 		func() float64 { return float64(s.appliedIndex.Load()) })
 	m.reg.NewGaugeFunc("etcd_store_index", "The store's etcd index (X-Etcd-Index).",
 		func() float64 { return float64(s.store.Index()) })
+	m.reg.NewGaugeFunc("etcd_store_nodes", "Keys and directories in the store.",
+		func() float64 { return float64(s.store.Nodes()) })
 	m.reg.NewGaugeFunc("etcd_store_watchers", "Watchers registered on this member.",
 		func() float64 { return float64(s.store.Stats().Watchers) })
 }

@@ -219,7 +219,7 @@ func (s *Store) Recover(data []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.root, s.index, s.ttl, s.history, s.sum = st.root, st.index, st.ttl, st.history, st.sum
+	s.root, s.index, s.ttl, s.history, s.sum, s.nodes = st.root, st.index, st.ttl, st.history, st.sum, st.nodes-len(namespaceDirs)
 	for i := range numStats {
 		s.stats[i].Store(st.stats[i])
 	}
@@ -234,6 +234,7 @@ type snapshotState struct {
 	ttl     ttlHeap
 	history history
 	sum     uint64
+	nodes   int // nodes decoded below the root, /0, /1 and /2 included
 }
 
 func decodeSnapshot(data []byte) (*snapshotState, error) {
@@ -365,6 +366,7 @@ func (st *snapshotState) decodeTree(d *decoder) *node {
 		}
 		ph := childPathHash(top.pathHash, key)
 		st.sum += hashNode(ph, n)
+		st.nodes++
 		if count > 0 {
 			stack = append(stack, frame{dir: n, left: count, pathLen: pathLen, pathHash: ph})
 		} else {

@@ -19,6 +19,19 @@ type Store struct {
 	stats   counters
 	hub     hub
 	sum     uint64 // the sum of the hashes of all nodes, see Hash
+	nodes   int    // nodes in the tree, the root and /0, /1, /2 not counted
+}
+
+// namespaceDirs are the top-level directories every store has: cluster
+// data, the user key space and auth data.
+var namespaceDirs = [...]string{"0", "1", "2"}
+
+// Nodes returns how many keys and directories the store holds, the
+// top-level /0, /1 and /2 not counted (for the server's metrics).
+func (s *Store) Nodes() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nodes
 }
 
 // New returns an empty store at index 0, holding only the directories /0,
@@ -34,7 +47,7 @@ func New() *Store {
 // space, /v2/keys) and /2 (the v2 auth data), made at index 0 and read only.
 func newTree() *node {
 	root := newDir(0)
-	for _, name := range [...]string{"0", "1", "2"} {
+	for _, name := range namespaceDirs {
 		root.addChild(name, newDir(0))
 	}
 	return root

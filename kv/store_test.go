@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -676,5 +677,36 @@ func TestNamesAndMessages(t *testing.T) {
 		if m.String() != want {
 			t.Errorf("%d: %s", m, m.String())
 		}
+	}
+}
+
+// TestNodesCount checks the node count through creates, deletes, expiry and
+// a snapshot round trip.
+func TestNodesCount(t *testing.T) {
+	s := New()
+	apply := func(r Request) {
+		t.Helper()
+		if _, err := s.Apply(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(Request{Method: MethodPut, Path: "/1/a/b/c", Val: "1"}) // a, a/b, a/b/c
+	apply(Request{Method: MethodPut, Path: "/1/a/b/c", Val: "2"}) // replaced, not added
+	apply(Request{Method: MethodPut, Path: "/1/d", Val: "x", Expiration: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()})
+	if n := s.Nodes(); n != 4 {
+		t.Fatalf("nodes = %d, want 4", n)
+	}
+	var buf bytes.Buffer
+	if err := s.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	r := New()
+	if err := r.Recover(buf.Bytes()); err != nil || r.Nodes() != 4 {
+		t.Fatalf("recovered nodes = %d (%v), want 4", r.Nodes(), err)
+	}
+	apply(Request{Method: MethodDelete, Path: "/1/a", Dir: true, Recursive: true})
+	apply(Request{Method: MethodSync, Time: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()})
+	if n := s.Nodes(); n != 0 {
+		t.Fatalf("nodes after delete and expiry = %d, want 0", n)
 	}
 }

@@ -78,6 +78,7 @@ func (s *Store) put(p string, dir bool, value string, unique, replace bool, dead
 	} else {
 		n = &node{}
 		d.addChild(name, n)
+		s.nodes++
 	}
 	n.dir = dir
 	if !dir {
@@ -114,6 +115,7 @@ func (s *Store) mkdirAll(p string, index uint64) (*node, uint64, *Error) {
 			c = newDir(index)
 			n.addChild(name, c)
 			s.sum += hashNode(h, c)
+			s.nodes++
 		case !c.dir:
 			return nil, 0, NewError(EcodeNotDir, p[:next-1], s.index)
 		}
@@ -359,6 +361,7 @@ func (s *Store) remove(p string, n *node, e *Event) {
 // heap.
 func (s *Store) forget(n *node, ph uint64) {
 	s.sum -= hashNode(ph, n)
+	s.nodes--
 	if n.ttl != nil {
 		s.ttl.remove(n.ttl)
 		n.ttl = nil
