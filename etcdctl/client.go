@@ -190,12 +190,19 @@ func (c *clusterClient) roundTrip(ctx context.Context, ep url.URL, r *request, u
 	c.printCurl(req.Method, req.URL.String(), r.body)
 
 	var timer *time.Timer
+	start := time.Now()
 	if !r.wait && c.headerTimeout > 0 {
 		timer = time.AfterFunc(c.headerTimeout, func() { cancel(errHeaderTimeout) })
 	}
 	resp, err := c.transport.RoundTrip(req)
 	if timer != nil {
 		timer.Stop()
+		// An exchange that failed only after its time was up counts as
+		// timed out, whatever the timer's goroutine managed to do; etcd's
+		// client sees it the same way.
+		if err != nil && time.Since(start) >= c.headerTimeout {
+			cancel(errHeaderTimeout)
+		}
 	}
 	if err != nil {
 		return nil, nil, c.requestError(ctx, hctx, ep, err)

@@ -222,3 +222,13 @@ func TestMissingNodeDoesNotCrash(t *testing.T) {
 	check(t, run(runOpts{}, ep(s.URL, "--no-sync", "rm", "foo")...), "PrevNode.Value: \n", "", 0)
 	check(t, run(runOpts{}, ep(s.URL, "--no-sync", "ls", "foo")...), "\n", "", 0)
 }
+
+// TestTinyHeaderTimeout replays what etcdctl 2.3.8 prints with
+// --timeout 1ns against a live etcd: the sync times out, the peers API
+// fallback finds nothing and leaves one empty endpoint, and the request
+// to it times out too.
+func TestTinyHeaderTimeout(t *testing.T) {
+	s := newStub(t).on("GET /v2/keys/test", keys(200, 4, getFooAnswer))
+	got := run(runOpts{}, ep(s.URL, "--timeout", "1ns", "get", "test")...)
+	check(t, got, "", "Error:  client: etcd cluster is unavailable or misconfigured\nerror #0: client: endpoint  exceeded header timeout\n\n", exitServerError)
+}
