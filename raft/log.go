@@ -5,24 +5,23 @@ package raft
 // the window were compacted into a snapshot (§7) and only the index and term
 // of the last compacted entry are kept, in prevIndex and prevTerm.
 //
-//	 compacted    |  entries[0]  entries[1]  ...   entries[n-1]
-//	... prevIndex | prevIndex+1                    lastIndex()
+//	   compacted    | entries[0]   entries[1]  ...  entries[n-1]
+//	... prevIndex   | prevIndex+1                   lastIndex()
 //
-// Besides the entries, the log tracks four positions that only ever move
-// forward (except where noted) and always satisfy
+// Besides the entries, the log tracks five positions. They only move
+// forward, except that persisting and stabled move back when a follower
+// deletes conflicting entries (§5.3): the replacements must be persisted
+// again. They always satisfy
 //
-//		applied <= applying <= committed <= lastIndex()
-//		stabled <= persisting <= lastIndex()
+//	applied <= applying <= committed <= lastIndex()
+//	stabled <= persisting <= lastIndex()
 //
-//	  - committed: the highest entry known to be committed (Figure 2: commitIndex).
-//	  - applying: the highest entry handed to the caller in Ready.CommittedEntries.
-//	  - applied: the highest entry the caller confirmed applying (Advance)
-//	    (Figure 2: lastApplied).
-//	  - persisting: the highest entry handed to the caller in Ready.Entries.
-//	  - stabled: the highest entry the caller confirmed persisting (Advance).
-//
-// persisting and stabled move back when a follower deletes conflicting
-// entries (§5.3): the replacements must be persisted again.
+// committed is the highest entry known to be committed (Figure 2:
+// commitIndex). applying is the highest entry handed to the caller in
+// Ready.CommittedEntries, and applied the highest the caller confirmed
+// applying with Advance (Figure 2: lastApplied). persisting is the highest
+// entry handed to the caller in Ready.Entries, and stabled the highest the
+// caller confirmed persisting.
 type raftLog struct {
 	prevIndex, prevTerm uint64
 	entries             []Entry

@@ -217,6 +217,12 @@ func (r *Raft) checkMessage(m *Message) error {
 	case m.Term == 0 && m.Type != MsgProp && m.Type != MsgReadIndex && m.Type != MsgTransferLeader:
 		return bad("no term")
 	}
+	if m.Snapshot != nil {
+		voters := slices.Sorted(slices.Values(m.Snapshot.Metadata.ConfState.Voters))
+		if slices.Contains(voters, None) || len(slices.Compact(voters)) != len(m.Snapshot.Metadata.ConfState.Voters) {
+			return bad("snapshot membership %v has zero or a duplicate", m.Snapshot.Metadata.ConfState.Voters)
+		}
+	}
 	for i := range m.Entries {
 		e := &m.Entries[i]
 		if m.Type == MsgApp {
@@ -361,6 +367,10 @@ func (r *Raft) stepLeader(m Message) error {
 	}
 	switch m.Type {
 	case MsgAppResp:
+		if !m.Reject && m.Index > r.log.lastIndex() {
+			return fmt.Errorf("%w: %x acknowledges index %d, past the leader's last %d",
+				ErrInvalidMessage, m.From, m.Index, r.log.lastIndex())
+		}
 		r.handleAppendResponse(m, pr)
 	case MsgHeartbeatResp:
 		r.handleHeartbeatResponse(m, pr)

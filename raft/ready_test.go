@@ -250,6 +250,10 @@ func TestStepRejectsInvalidMessages(t *testing.T) {
 		{"entry older than its predecessor", Message{Type: MsgApp, From: 2, To: 1, Term: 2, Index: 1, LogTerm: 2,
 			Entries: []Entry{{Index: 2, Term: 1}}}},
 		{"unknown entry type", Message{Type: MsgProp, From: 2, To: 1, Entries: []Entry{{Type: 5}}}},
+		{"snapshot with a duplicate voter", Message{Type: MsgSnap, From: 2, To: 1, Term: 1,
+			Snapshot: &Snapshot{Metadata: SnapshotMetadata{Index: 3, Term: 1, ConfState: ConfState{Voters: []uint64{2, 1, 2}}}}}},
+		{"snapshot with voter 0", Message{Type: MsgSnap, From: 2, To: 1, Term: 1,
+			Snapshot: &Snapshot{Metadata: SnapshotMetadata{Index: 3, Term: 1, ConfState: ConfState{Voters: []uint64{0, 1}}}}}},
 	}
 	for _, tt := range tests {
 		m := newMember(t, 1, []uint64{1, 2, 3}, []uint64{1})
@@ -261,6 +265,17 @@ func TestStepRejectsInvalidMessages(t *testing.T) {
 		if after := m.Status(); after.Term != before.Term || after.LastIndex != before.LastIndex || after.Lead != before.Lead {
 			t.Errorf("%s: state changed to %+v", tt.name, after)
 		}
+	}
+}
+
+// A leader refuses an acknowledgement of entries it never had.
+func TestLeaderRefusesImpossibleAcknowledgement(t *testing.T) {
+	nw := newNetwork(t, 3)
+	nw.campaign(1)
+	l := nw.members[1]
+	err := l.Step(Message{Type: MsgAppResp, From: 2, To: 1, Term: l.term, Index: 99})
+	if !errors.Is(err, ErrInvalidMessage) || l.progress[2].match == 99 {
+		t.Errorf("acknowledgement past the log: %v, match %d", err, l.progress[2].match)
 	}
 }
 

@@ -14,6 +14,11 @@ func (s *sim) afterStep(n *simNode) {
 		return
 	}
 	r := n.r
+	if l := &r.log; l.applied > l.applying || l.applying > l.committed || l.committed > l.lastIndex() ||
+		l.stabled > l.persisting || l.persisting > l.lastIndex() {
+		s.fail("node %d: log positions out of order: %+v", n.id, *l)
+		return
+	}
 	if r.role != n.role {
 		if r.role == Leader {
 			s.stats.elections++
@@ -197,24 +202,26 @@ func (s *sim) statuses() string {
 	return strings.Join(status, "\n")
 }
 
-// stableLeader returns the leader that every live voter follows, if any.
+// stableLeader returns the leader that every live voter of its
+// configuration follows, if any. (A removed member may still believe it
+// leads an old term, cut off by the others.)
 func (s *sim) stableLeader() *simNode {
-	var lead *simNode
-	for _, n := range s.live() {
-		if n.r.role == Leader {
-			lead = n
+	for _, lead := range s.live() {
+		if lead.r.role != Leader {
+			continue
+		}
+		followed := true
+		for _, id := range lead.r.voters {
+			n := s.nodes[id]
+			if n.r == nil || n.r.lead != lead.id || n.r.term != lead.r.term {
+				followed = false
+			}
+		}
+		if followed {
+			return lead
 		}
 	}
-	if lead == nil {
-		return nil
-	}
-	for _, id := range lead.r.voters {
-		n := s.nodes[id]
-		if n.r == nil || n.r.lead != lead.id || n.r.term != lead.r.term {
-			return nil
-		}
-	}
-	return lead
+	return nil
 }
 
 // allVotersApplied reports whether the entry at index is committed with

@@ -122,6 +122,7 @@ type simParams struct {
 	maxDelay      int     // in rounds; a tick is simRounds rounds
 	crashRate     float64 // per tick, chance one member crashes
 	midReadyCrash float64 // per Ready, chance of a crash between sending and persisting
+	slowDisk      float64 // per round, chance the disk leaves taken Readys for later
 	partitionRate float64 // per tick, chance of a new partition
 	healRate      float64 // per tick, chance partitions heal
 	proposeRate   float64 // per tick, chance of a proposal (several may happen)
@@ -148,6 +149,7 @@ func drawParams(rng *rand.Rand, seed uint64) simParams {
 		maxDelay:      []int{1, 4, 12, 40}[rng.IntN(4)],
 		crashRate:     []float64{0, 0.005, 0.02}[rng.IntN(3)],
 		midReadyCrash: []float64{0, 0.002, 0.01}[rng.IntN(3)],
+		slowDisk:      []float64{0, 0, 0.3, 0.7}[rng.IntN(4)],
 		partitionRate: []float64{0, 0.005, 0.02}[rng.IntN(3)],
 		healRate:      []float64{0.01, 0.05}[rng.IntN(2)],
 		proposeRate:   []float64{0.2, 1, 3}[rng.IntN(3)],
@@ -425,7 +427,10 @@ func (s *sim) runTick() {
 func (s *sim) runRound() {
 	for _, n := range s.live() {
 		for n.r != nil && n.r.HasReady() && s.err == nil {
-			s.processReady(n)
+			s.takeReady(n)
+		}
+		for n.r != nil && len(n.pending) > 0 && s.err == nil && !(s.faulty && s.chance(s.p.slowDisk)) {
+			s.finishReady(n)
 		}
 	}
 	var due, later []simMsg

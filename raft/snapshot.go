@@ -22,8 +22,11 @@ var ErrSnapshotOutOfDate = errors.New("raft: snapshot out of date")
 
 // Compact registers a snapshot the caller took of its state machine at
 // meta.Index (which the caller must have applied), with meta.Term the
-// term of that entry and meta.ConfState the membership at that point
-// (as returned by the last ApplyConfChange at or before it). Raft compacts
+// term of that entry and meta.ConfState the membership at that point (as
+// returned by the last ApplyConfChange at or before it, or by the last
+// snapshot the caller loaded). It returns ErrSnapshotOutOfDate when raft
+// already has a snapshot at least as new, for example one received from
+// the leader that the caller has not finished persisting. Raft compacts
 // its log up to meta.Index minus CatchUpEntries, and from now on sends this
 // snapshot to followers that need compacted entries; the caller must keep
 // it available for that.
@@ -93,9 +96,11 @@ func (r *Raft) restore(s *Snapshot) bool {
 }
 
 // ReportSnapshot tells the leader how sending a snapshot to member id went:
-// ok when the transport delivered it, false when it failed. After a
-// failure the leader probes the member again, and sends a snapshot again if
-// the member still needs one.
+// ok when the transport delivered it, false when it failed. The caller must
+// report every MsgSnap it was given to send: until it does, the leader sends
+// that member nothing else (unless the member's answer arrives first).
+// After a failure the leader probes the member again, and sends a snapshot
+// again if the member still needs one.
 func (r *Raft) ReportSnapshot(id uint64, ok bool) {
 	r.step(Message{Type: MsgSnapStatus, From: id, Reject: !ok})
 }
