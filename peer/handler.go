@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +39,10 @@ const (
 	bodyToMismatch     = "to field mismatch"
 	bodyStopped        = "transport stopped"
 )
+
+// maxPipelineBody bounds a pipeline request: senders stop adding frames
+// past 1 MiB, so this leaves room for the largest single frame.
+const maxPipelineBody = maxFrameSize + binary.MaxVarintLen64
 
 // removedJSON is the 403 body for a removed sender on the pipeline and the
 // snapshot endpoint.
@@ -133,7 +138,7 @@ func (t *Transport) servePipeline(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, bodyToMismatch, http.StatusPreconditionFailed)
 		return
 	}
-	msgs, sizes, err := readPipelineBody(http.MaxBytesReader(w, r.Body, maxFrameSize))
+	msgs, sizes, err := readPipelineBody(http.MaxBytesReader(w, r.Body, maxPipelineBody))
 	if err != nil {
 		t.log.Warn(fmt.Sprintf("failed to read a raft message: %v", err))
 		http.Error(w, "cannot read the raft messages: "+err.Error(), http.StatusBadRequest)

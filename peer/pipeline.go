@@ -11,48 +11,45 @@ import (
 )
 
 // runPipeline sends what is queued for the pipeline: whenever messages
-// wait, up to pipelineBatch of them go out in one POST to /raft, one
-// request at a time so that they arrive in order. The pipeline carries a
+// wait, up to pipelineBatch of them (and about maxBatchBytes) go out in one
+// POST to /raft, one request at a time so that they arrive in order. The pipeline carries a
 // peer's messages while the matching stream is not connected, and all the
 // messages to a remote.
 func (p *remotePeer) runPipeline() {
 	defer p.wg.Done()
-	var batch []raft.Message
 	var buf []byte
+	var appSizes []int
 	for {
+		var m raft.Message
 		select {
 		case <-p.ctx.Done():
 			return
-		case m := <-p.pipeq:
-			batch = append(batch[:0], m)
+		case m = <-p.pipeq:
 		}
+		buf, appSizes = appendTracked(buf[:0], appSizes[:0], &m)
+		n := 1
 	collect:
-		for len(batch) < p.t.tune.pipelineBatch {
+		for n < p.t.tune.pipelineBatch && len(buf) < p.t.tune.maxBatchBytes {
 			select {
-			case m := <-p.pipeq:
-				batch = append(batch, m)
+			case m = <-p.pipeq:
+				buf, appSizes = appendTracked(buf, appSizes, &m)
+				n++
 			default:
 				break collect
 			}
-		}
-		var appSizes []int
-		buf = buf[:0]
-		for i := range batch {
-			buf, appSizes = appendTracked(buf, appSizes, &batch[i])
 		}
 		if err := p.post(buf); err != nil {
 			if p.ctx.Err() != nil {
 				return
 			}
-			p.dropped(len(batch))
+			p.dropped(n)
 			p.status.deactivate(err)
-			continue
+		} else {
+			p.status.activate()
+			p.t.stats.sendAppends(appSizes)
 		}
-		p.status.activate()
-		p.t.stats.sendAppends(appSizes)
-		clear(batch) // let go of the entries
 		if cap(buf) > 4*p.t.tune.maxBatchBytes {
-			buf = nil
+			buf = nil // do not keep a huge buffer after one huge message
 		}
 	}
 }

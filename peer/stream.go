@@ -204,7 +204,8 @@ func (w *streamWriter) write(sc *streamConn, out io.Writer, b []byte) error {
 	return sc.rc.Flush()
 }
 
-// failed handles a failed write of a batch of n messages.
+// failed handles a failed write of a batch of n messages (0 for a link
+// heartbeat): the messages are lost, and raft hears of it.
 func (w *streamWriter) failed(sc *streamConn, n int, err error) {
 	select {
 	case <-sc.stop: // replaced by a newer connection: not the peer's fault
@@ -214,8 +215,9 @@ func (w *streamWriter) failed(sc *streamConn, n int, err error) {
 		return
 	default:
 	}
-	w.p.fs.failed(n)
-	w.p.t.reports.peerUnreachable(w.p.id)
+	if n > 0 {
+		w.p.dropped(n)
+	}
 	w.p.status.deactivate(fmt.Errorf("cannot write to the %s stream: %w", w.kind, err))
 }
 

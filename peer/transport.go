@@ -425,10 +425,10 @@ func (t *Transport) setHeaders(h http.Header, to ID) {
 	}
 }
 
-// refused handles an answer other than success from peer to: it logs the
-// cause as etcd words it, and tells the server when the peer says this
-// member was removed. stream says whether the request opened a stream
-// (a refusal is then 410, not 403).
+// refused handles an answer other than success from peer to to a request
+// of the kind what ("stream", "pipeline" or "snapshot"): it logs the cause
+// as etcd words it, tells the server when the peer says this member was
+// removed (410 on a stream, 403 elsewhere), and returns an error.
 func (t *Transport) refused(to ID, resp *http.Response, what string) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	text := strings.TrimSpace(string(body))
