@@ -338,6 +338,10 @@ func (r *Raft) send(m Message) {
 	default:
 		m.Term = r.term
 	}
+	if r.msgs == nil {
+		// Room for a message to every other member: what a leader usually sends.
+		r.msgs = make([]Message, 0, max(1, len(r.voters)-1))
+	}
 	r.msgs = append(r.msgs, m)
 }
 

@@ -98,8 +98,8 @@ func (r *Raft) Ready() Ready {
 	var rd Ready
 	l := &r.log
 	if ss := r.softState(); ss != r.prevSoft {
-		rd.SoftState = &ss
 		r.prevSoft = ss
+		rd.SoftState = &SoftState{Lead: ss.Lead, Role: ss.Role}
 	}
 	if hs := r.hardState(); hs != r.prevHard {
 		rd.HardState = hs
