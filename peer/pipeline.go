@@ -3,6 +3,7 @@ package peer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,7 +44,9 @@ func (p *remotePeer) runPipeline() {
 				return
 			}
 			p.dropped(n)
-			p.status.deactivate(err)
+			if !errors.As(err, new(*refusedError)) { // a refusal was logged; the peer is up
+				p.status.deactivate(err)
+			}
 		} else {
 			p.status.activate()
 			p.t.stats.sendAppends(appSizes)

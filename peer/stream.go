@@ -272,7 +272,7 @@ func (p *remotePeer) readStream(kind streamKind) bool {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		p.status.deactivate(p.t.refused(p.id, resp, "stream"))
+		p.t.refused(p.id, resp, "stream") // logged there; the peer is up, so still active
 		return false
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != frameContentType {

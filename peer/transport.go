@@ -446,7 +446,19 @@ func (t *Transport) refused(to ID, resp *http.Response, what string) error {
 	default:
 		t.log.Error(fmt.Sprintf("peer %s refused the %s request: %s %q", to, what, resp.Status, text))
 	}
-	return fmt.Errorf("peer: %s request to %s refused: %s", what, to, resp.Status)
+	return &refusedError{what: what, to: to, status: resp.Status}
+}
+
+// refusedError is a request a peer answered with a refusal: the peer is
+// up, but will not take what we sent.
+type refusedError struct {
+	what   string
+	to     ID
+	status string
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("peer: %s request to %s refused: %s", e.what, e.to, e.status)
 }
 
 // sleep waits for d or until ctx is done; it reports whether d passed.
