@@ -10,8 +10,8 @@ import (
 // through the stream and waits until all were processed. The sender calls
 // Send with 64 messages at a time, like a busy raft loop, and keeps at most
 // window messages unprocessed so that nothing is dropped.
-func benchmarkStream(b *testing.B, m raft.Message) {
-	a, c := newNode(b, 1), newNode(b, 2)
+func benchmarkStream(b *testing.B, m raft.Message, opts ...nodeOption) {
+	a, c := newNode(b, 1, opts...), newNode(b, 2, opts...)
 	c.raft.mu.Lock()
 	c.raft.discard = true
 	c.raft.tick = make(chan struct{}, 1)
@@ -53,4 +53,11 @@ func BenchmarkStreamAppends(b *testing.B) {
 // BenchmarkStreamHeartbeats streams heartbeats, the smallest messages.
 func BenchmarkStreamHeartbeats(b *testing.B) {
 	benchmarkStream(b, heartbeat(1, 2, 100))
+}
+
+// BenchmarkStreamAppendsTLS is BenchmarkStreamAppends over peer TLS with
+// client certificates.
+func BenchmarkStreamAppendsTLS(b *testing.B) {
+	pki := newTestPKI(b)
+	benchmarkStream(b, msgApp(1, 2, 100, 16, 128), withTLS(pki.client(true), pki.server(true)))
 }

@@ -170,5 +170,5 @@ func (c *cancelOnClose) Close() error {
 
 // infoClient returns a client for one GetMembers or GetVersion call.
 func infoClient(tc *tls.Config) *http.Client {
-	return &http.Client{Transport: newHTTPTransport(tc, time.Second, infoTimeout)}
+	return newHTTPClient(tc, time.Second, infoTimeout)
 }

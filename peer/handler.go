@@ -138,6 +138,10 @@ func (t *Transport) servePipeline(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, bodyToMismatch, http.StatusPreconditionFailed)
 		return
 	}
+	if t.ctx.Err() != nil {
+		http.Error(w, bodyStopped, http.StatusServiceUnavailable)
+		return
+	}
 	msgs, sizes, err := readPipelineBody(http.MaxBytesReader(w, r.Body, maxPipelineBody))
 	if err != nil {
 		t.log.Warn(fmt.Sprintf("failed to read a raft message: %v", err))

@@ -92,7 +92,7 @@ func (rp *reporter) run(ctx context.Context) {
 			rp.r.ReportUnreachable(uint64(id))
 		}
 		if removedBy != 0 {
-			rp.r.SelfRemoved(removedBy)
+			go rp.r.SelfRemoved(removedBy) // on its own, so it may call Transport.Stop
 		}
 	}
 }

@@ -219,6 +219,10 @@ func (t *Transport) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, bodyToMismatch, http.StatusPreconditionFailed)
 		return
 	}
+	if t.ctx.Err() != nil {
+		http.Error(w, bodyStopped, http.StatusServiceUnavailable)
+		return
+	}
 	rc := http.NewResponseController(w)
 	br := bufio.NewReaderSize(&deadlineReader{r: r.Body, rc: rc, d: t.tune.snapshotIdle}, 64<<10)
 	fr := &frameReader{br: br}

@@ -17,8 +17,11 @@ import (
 	"v2etcd/raft"
 )
 
-// Raft is what the transport delivers to: the server's raft loop, through
-// methods that may be called from any goroutine.
+// Raft is what the transport delivers to: the server's raft loop. Process
+// is called from the goroutines reading streams and serving requests;
+// ReportUnreachable and ReportSnapshot from one goroutine of the
+// transport, never from Send, so they may wait briefly for the raft loop
+// to take the report, but must not call Stop.
 type Raft interface {
 	// Process hands a message received from a peer to the raft loop.
 	// Messages from one stream are passed in the order they were sent, one
@@ -34,9 +37,10 @@ type Raft interface {
 	// member's requests are refused (403 on the pipeline and snapshot
 	// endpoints, 410 on streams).
 	IsRemoved(id ID) bool
-	// SelfRemoved is called once, when a peer (by) answers that this member
-	// was removed from the cluster. etcd then logs "the member has been
-	// permanently removed from the cluster" and exits with status 0.
+	// SelfRemoved is called once, on a goroutine of its own, when a peer
+	// (by) answers that this member was removed from the cluster. etcd
+	// then logs "the member has been permanently removed from the cluster"
+	// and exits with status 0. It may call Transport.Stop.
 	SelfRemoved(by ID)
 }
 
@@ -203,8 +207,8 @@ func newTransport(cfg Config, tune tuning) (*Transport, error) {
 		version: version, minCluster: minCluster,
 		versionStr: cfg.ServerVersion, minClustStr: cfg.MinClusterVersion,
 		raft: cfg.Raft, snaps: cfg.Snapshots, stats: cfg.Stats, log: cfg.Logger, tune: tune,
-		client:     &http.Client{Transport: newHTTPTransport(cfg.TLS, cfg.DialTimeout, tune.requestTimeout)},
-		snapClient: &http.Client{Transport: newHTTPTransport(cfg.TLS, cfg.DialTimeout, 0)},
+		client:     newHTTPClient(cfg.TLS, cfg.DialTimeout, tune.requestTimeout),
+		snapClient: newHTTPClient(cfg.TLS, cfg.DialTimeout, 0),
 		ctx:        ctx, cancel: cancel,
 		peers: make(map[ID]*remotePeer), remotes: make(map[ID]*remotePeer),
 	}
@@ -217,8 +221,18 @@ func newTransport(cfg Config, tune tuning) (*Transport, error) {
 	return t, nil
 }
 
-// newHTTPTransport returns the HTTP client transport for peers: HTTP/1.1
-// (one TCP connection per stream), no proxy, no compression.
+// newHTTPClient returns an HTTP client for peers: HTTP/1.1 (one TCP
+// connection per stream), no proxy, no compression, no redirects; it
+// waits at most headerTimeout (0: no limit) for the headers of an answer.
+func newHTTPClient(tc *tls.Config, dialTimeout, headerTimeout time.Duration) *http.Client {
+	return &http.Client{
+		Transport: newHTTPTransport(tc, dialTimeout, headerTimeout),
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
 func newHTTPTransport(tc *tls.Config, dialTimeout, headerTimeout time.Duration) *http.Transport {
 	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	var clientTLS *tls.Config
