@@ -104,19 +104,24 @@
 // The sending end of a stream is a queue and, while the peer is
 // connected, one writer serving the peer's GET. The writer takes whatever
 // is queued (up to 1 MiB) and writes it with one Write and one Flush, so
-// under load many messages share a system call; while nothing is queued it
-// writes a link heartbeat every 1.7 s. Each write must finish within 5 s.
+// under load many messages share a system call; every 1.7 s it also
+// writes a link heartbeat, so an idle stream is still heard. Each write
+// must finish within 5 s.
 // If the peer dials again while an old connection is still served, the
 // old one is cut (its write deadline is moved to now) and the new one
 // takes over once the old writer has let go of the queue, so messages
 // still leave in order. When a stream goes down, the messages still
-// queued for it are dropped.
+// queued for it are dropped. A peer that vanishes without closing its
+// connections (a machine that lost power) is noticed when a write times
+// out or when it dials again after its restart; until then what is
+// written to it is lost, as raft expects of a network.
 //
 // The receiving end dials, checks the answer (200 and our content type),
 // then reads frames and passes each message to [Raft.Process] in order,
 // one at a time; a message whose From is not the peer or whose To is not
 // this member ends the stream. A stream silent for 5 s (no byte, not even
-// a link heartbeat) is hung up. After a stream ends or a dial fails it
+// a link heartbeat) is hung up; so is one whose Process call blocks that
+// long, since nothing is read meanwhile. After a stream ends or a dial fails it
 // dials again after 100 ms, doubling the wait after each failed dial up to
 // 1.6 s; a stream that was up starts again from 100 ms. A member never
 // dials a member that [Raft.IsRemoved] reports removed.
