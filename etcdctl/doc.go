@@ -85,6 +85,10 @@
 //     to exec required" instead of crashing at the first event;
 //   - the fallback to the 0.4 peers API gives up after --total-timeout
 //     instead of waiting for ever;
+//   - a member list that is not valid JSON is reported with Go's decoding
+//     error, which names our types instead of etcd's client.Member;
+//   - --discovery-srv fails with a message until DNS discovery is wired in
+//     (app.lookupSRV);
 //   - the help texts are worded anew.
 //
 // # Other commands
@@ -95,5 +99,17 @@
 // perf: a paced write load of unique keys (loads s, m, l, xl as in etcd 3,
 // or --clients, --rate, --size, --total, --duration), a progress bar on a
 // terminal or plain lines otherwise, then throughput, latency percentiles
-// and PASS or FAIL; its keys are removed at the end.
+// and PASS or FAIL (exit 0 or 5); its keys are removed at the end, also
+// after Ctrl-C (exit 130).
+//
+// # Tests
+//
+// The tests run etcdctl in-process (app.run) against stub servers on
+// loopback. golden_data_test.go holds runs of the real etcdctl 2.3.8
+// recorded against the same canned answers (which are a real etcd
+// 2.3.8's): stdout, stderr, exit code and the requests sent must match
+// byte for byte. Other tests cover failover and pinning, the sync and its
+// fallbacks, timeouts (a fake clock where the absence of a timeout is
+// checked), TLS with generated certificates, exec-watch (the test binary
+// stands in for the command), check perf, help and bad usage.
 package main
