@@ -112,16 +112,19 @@
 // takes over once the old writer has let go of the queue, so messages
 // still leave in order. When a stream goes down, the messages still
 // queued for it are dropped. A peer that vanishes without closing its
-// connections (a machine that lost power) is noticed when a write times
-// out or when it dials again after its restart; until then what is
-// written to it is lost, as raft expects of a network.
+// connections (a machine that lost power) is noticed when the stream we
+// dialled to it stays silent (see below): the streams it dialled to us are
+// then ended too, so that what we send it goes through the pipeline,
+// where failures show. A write that times out, or the peer dialling again
+// after a restart, ends a dead stream as well.
 //
 // The receiving end dials, checks the answer (200 and our content type),
 // then reads frames and passes each message to [Raft.Process] in order,
 // one at a time; a message whose From is not the peer or whose To is not
 // this member ends the stream. A stream silent for 5 s (no byte, not even
-// a link heartbeat) is hung up; so is one whose Process call blocks that
-// long, since nothing is read meanwhile. After a stream ends or a dial fails it
+// a link heartbeat) is hung up, and the peer's streams to us are ended;
+// so is one whose Process call blocks that long, since nothing is read
+// meanwhile. After a stream ends or a dial fails it
 // dials again after 100 ms, doubling the wait after each failed dial up to
 // 1.6 s; a stream that was up starts again from 100 ms. A member never
 // dials a member that [Raft.IsRemoved] reports removed.

@@ -111,7 +111,7 @@ func (t *Transport) serveStream(w http.ResponseWriter, r *http.Request) {
 		t.log.Warn(fmt.Sprintf("cannot start the %s stream to peer %s: %v", kind, from, err))
 		return
 	}
-	sc := &streamConn{rc: rc, stop: make(chan struct{}), done: make(chan struct{})}
+	sc := newStreamConn(rc)
 	wr := p.writers[kind]
 	if !wr.attach(sc) {
 		close(sc.done)

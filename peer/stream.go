@@ -62,9 +62,24 @@ type streamWriter struct {
 
 // streamConn is one accepted stream connection.
 type streamConn struct {
-	rc   *http.ResponseController
-	stop chan struct{} // closed when a newer connection replaces this one
-	done chan struct{} // closed when serving it has ended
+	rc       *http.ResponseController
+	stop     chan struct{} // closed by end
+	stopOnce sync.Once
+	done     chan struct{} // closed when serving it has ended
+}
+
+func newStreamConn(rc *http.ResponseController) *streamConn {
+	return &streamConn{rc: rc, stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// end tells the writer serving sc to stop, and cuts short a write in
+// progress by moving the write deadline to now (an error means the
+// connection cannot; the write timeout will end it).
+func (sc *streamConn) end() {
+	sc.stopOnce.Do(func() {
+		close(sc.stop)
+		sc.rc.SetWriteDeadline(time.Now())
+	})
 }
 
 func newStreamWriter(p *remotePeer, kind streamKind, queueLen int) *streamWriter {
@@ -81,8 +96,7 @@ func (w *streamWriter) attach(sc *streamConn) bool {
 	w.cur = sc
 	w.mu.Unlock()
 	if old != nil {
-		close(old.stop)
-		old.rc.SetWriteDeadline(time.Now()) // unblocks a write in progress; an error means it cannot, and the write timeout will
+		old.end()
 		select {
 		case <-old.done:
 		case <-w.p.ctx.Done():
@@ -91,6 +105,16 @@ func (w *streamWriter) attach(sc *streamConn) bool {
 	}
 	w.active.Store(true)
 	return true
+}
+
+// cut ends the connection being served, if any: the peer seems gone.
+func (w *streamWriter) cut() {
+	w.mu.Lock()
+	cur := w.cur
+	w.mu.Unlock()
+	if cur != nil {
+		cur.end()
+	}
 }
 
 // detach ends serving sc. If no newer connection took over, the stream is
@@ -147,7 +171,7 @@ func (w *streamWriter) serve(ctx context.Context, out io.Writer, sc *streamConn)
 			}
 		case m := <-w.queue:
 			select {
-			case <-sc.stop: // replaced: this connection is being cut
+			case <-sc.stop: // replaced or cut: this connection is ending
 				w.p.fs.failed(1)
 				return
 			default:
@@ -208,7 +232,7 @@ func (w *streamWriter) write(sc *streamConn, out io.Writer, b []byte) error {
 // heartbeat): the messages are lost, and raft hears of it.
 func (w *streamWriter) failed(sc *streamConn, n int, err error) {
 	select {
-	case <-sc.stop: // replaced by a newer connection: not the peer's fault
+	case <-sc.stop: // ended on purpose: replaced or cut, already handled
 		if n > 0 {
 			w.p.fs.failed(n)
 		}
@@ -292,6 +316,14 @@ func (p *remotePeer) readStream(kind streamKind) bool {
 			if p.ctx.Err() == nil {
 				if cause := context.Cause(ctx); cause != nil {
 					err = cause
+				}
+				if errors.Is(err, errStreamIdle) {
+					// A stream that was alive went silent: the peer or the
+					// network is gone, and the streams we serve it are
+					// likely dead too. End them so that what we send goes
+					// through the pipeline, where failures are seen.
+					p.writers[streamMsgApp].cut()
+					p.writers[streamMessage].cut()
 				}
 				p.status.deactivate(fmt.Errorf("lost the %s stream: %w", kind, err))
 			}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -100,4 +101,33 @@ func TestStreamWriteFailure(t *testing.T) {
 	if p.fs.failures() == 0 {
 		t.Error("no failure counted")
 	}
+}
+
+func TestSilentPeerStreamsAreCut(t *testing.T) {
+	// Peer 7 answers a's dials and then goes silent, as a machine that
+	// lost power would; a hangs up after streamIdle and also ends the
+	// stream it serves 7, so that its messages go where failures show.
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			http.Error(w, "gone quiet", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", frameContentType)
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(silent.Close) // after a stops (cleanups run last first)
+	a := newNode(t, 1, withTuning(func(tu *tuning) { tu.streamIdle = 100 * time.Millisecond }))
+	a.tr.AddPeer(7, []string{silent.URL})
+	resp := dialStream(t, a, streamMessage, 7)
+	defer resp.Body.Close()
+	w := a.tr.peer(7).writers[streamMessage]
+	waitFor(t, "7's stream to be served", func() bool { return w.active.Load() })
+	waitFor(t, "7's stream to be cut", func() bool { return !w.active.Load() })
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Logf("7's stream ended with %v", err)
+	}
+	a.tr.Send([]raft.Message{heartbeat(1, 7, 1)}) // now through the pipeline, which fails
+	waitFor(t, "ReportUnreachable(7)", func() bool { return a.raft.unreachableCount(7) > 0 })
 }
