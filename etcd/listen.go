@@ -187,3 +187,12 @@ func peerInfoHandler(s *server, mux *http.ServeMux) {
 		w.Write(b)
 	})
 }
+
+// peerClientTLS is the TLS configuration for dialing peers, or nil when no
+// peer TLS flag is set.
+func (c *Config) peerClientTLS() (*tls.Config, error) {
+	if c.PeerTLS.empty() && c.PeerTLS.TrustedCAFile == "" && c.PeerTLS.CAFile == "" {
+		return nil, nil
+	}
+	return c.PeerTLS.clientConfig()
+}

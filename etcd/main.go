@@ -124,15 +124,42 @@ func startMember(cfg *Config, h *logHandler, log *slog.Logger) (*member, error) 
 		return fail(err)
 	}
 	metrics := newServerMetrics()
-	s, err := newServer(cfg, st, loneTransport{}, metrics, log)
+	s, err := newServer(cfg, st, metrics, log)
+	if err != nil {
+		st.wal.Close()
+		return fail(err)
+	}
+	peerTLS, err := cfg.peerClientTLS()
+	if err != nil {
+		st.wal.Close()
+		return fail(err)
+	}
+	var selfURLs []string
+	if m := st.cluster.Member(st.id); m != nil {
+		selfURLs = m.PeerURLs.Strings()
+	} else {
+		selfURLs = cfg.InitialAdvertisePeerURLs.Strings()
+	}
+	traffic := peer.NewStats()
+	tr, err := peer.NewTransport(peer.Config{
+		ID: st.id, ClusterID: st.clusterID, PeerURLs: selfURLs,
+		ServerVersion: Version, MinClusterVersion: minClusterVersion,
+		Raft: s, Snapshots: snapshotStore{st.snap}, TLS: peerTLS,
+		DialTimeout: time.Second + time.Duration(cfg.ElectionMs)*time.Millisecond/5,
+		Stats:       traffic,
+		Logger:      log.With(pkgKey, "rafthttp"),
+	})
 	if err != nil {
 		st.wal.Close()
 		return fail(err)
 	}
 	s.log.Info(fmt.Sprintf("starting server... [version: %s, cluster version: to_be_decided]", Version))
+	s.start(tr, traffic)
 
 	peerMux := http.NewServeMux()
 	peerInfoHandler(s, peerMux)
+	peerMux.Handle("/raft", tr.Handler())
+	peerMux.Handle("/raft/", tr.Handler())
 	m := &member{s: s}
 	m.https = append(m.https, serveAll(peerLs, peerMux, log)...)
 	client := httpd.NewHandler(httpd.Config{
@@ -180,14 +207,9 @@ func openMemberState(cfg *Config, log *slog.Logger) (*memberState, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(members) > 1 {
-		return nil, errors.New("--initial-cluster: clusters of more than one member are not supported by this build yet")
-	}
-	var self peer.ID
-	for _, m := range members {
-		if m.PeerURLs.Equal(cluster[cfg.Name]) {
-			self = m.ID
-		}
+	self := peer.MemberID(cluster[cfg.Name], token, nil)
+	if err := checkNotBootstrapped(cfg, self, members); err != nil {
+		return nil, err
 	}
 	st, err := bootstrapNewMember(cfg, self, members, log)
 	if err != nil {
@@ -197,9 +219,45 @@ func openMemberState(cfg *Config, log *slog.Logger) (*memberState, error) {
 	return st, nil
 }
 
+// minClusterVersion is the oldest cluster version this binary works with.
+const minClusterVersion = "2.2.0"
+
+// checkNotBootstrapped asks the other members of a new cluster for their
+// membership (one second, errors ignored): if a running cluster already
+// holds this member with published client URLs, this member lost its data
+// directory and must not bootstrap again (spec §3.3 step 5).
+func checkNotBootstrapped(cfg *Config, self peer.ID, members []*peer.Member) error {
+	var urls []string
+	for _, m := range members {
+		if m.ID != self {
+			urls = append(urls, m.PeerURLs.Strings()...)
+		}
+	}
+	if len(urls) == 0 {
+		return nil
+	}
+	tc, err := cfg.peerClientTLS()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	running, _, err := peer.GetMembers(ctx, urls, tc)
+	if err != nil {
+		return nil
+	}
+	for _, m := range running {
+		if m.ID == self && len(m.ClientURLs) > 0 {
+			return fmt.Errorf("member %s has already been bootstrapped", self)
+		}
+	}
+	return nil
+}
+
 // stop shuts the HTTP servers down (open watches end when the server
 // signals it is stopping), then the member.
 func (m *member) stop() {
+	m.s.transferLeadership()
 	stopped := make(chan struct{})
 	go func() {
 		m.s.Stop()

@@ -272,8 +272,11 @@ func (s *server) failPendingReads(err error) {
 
 // Errors a client can get instead of a result; etcd's texts (spec v2-api §2.6).
 var (
-	errTimeout         = errors.New("etcdserver: request timed out")
-	errStopped         = errors.New("etcdserver: server stopped")
-	errLeaderChanged   = errors.New("etcdserver: leader changed")
-	errProposalDropped = errors.New("etcdserver: request dropped by raft (no leader or leadership moving)")
+	errTimeout = errors.New("etcdserver: request timed out")
+	// errTimeoutLeaderFail is the timeout of a request during which the
+	// term changed: its fate is unknown, most likely lost with the leader.
+	errTimeoutLeaderFail = errors.New("etcdserver: request timed out, possibly due to previous leader failure")
+	errStopped           = errors.New("etcdserver: server stopped")
+	errLeaderChanged     = errors.New("etcdserver: leader changed")
+	errProposalDropped   = errors.New("etcdserver: request dropped by raft (no leader or leadership moving)")
 )

@@ -74,8 +74,8 @@ type server struct {
 	failOnce  sync.Once
 }
 
-// newServer builds a member from its state and starts its loops.
-func newServer(cfg *Config, st *memberState, tr transport, metrics *serverMetrics, log *slog.Logger) (*server, error) {
+// newServer builds a member from its state; start runs it.
+func newServer(cfg *Config, st *memberState, metrics *serverMetrics, log *slog.Logger) (*server, error) {
 	rc := st.raft
 	rc.ID = uint64(st.id)
 	rc.ElectionTick = cfg.electionTicks()
@@ -90,7 +90,7 @@ func newServer(cfg *Config, st *memberState, tr transport, metrics *serverMetric
 	s := &server{
 		cfg: cfg, log: log.With(pkgKey, "etcdserver"),
 		id: st.id, clusterID: st.clusterID, r: r, wal: st.wal, snap: st.snap,
-		store: st.store, cluster: st.cluster, tr: tr, metrics: metrics,
+		store: st.store, cluster: st.cluster, metrics: metrics,
 		ids:          newIDGenerator(uint64(st.id), time.Now()),
 		w:            newWaiters(),
 		applied:      newAppliedWait(st.snapIndex),
@@ -115,13 +115,18 @@ func newServer(cfg *Config, st *memberState, tr transport, metrics *serverMetric
 	s.appliedIndex.Store(st.snapIndex)
 	s.stats = newServerStats(cfg.Name, st.id, time.Now())
 	metrics.register(s)
-	tr.SetPeers(st.cluster.Members(), st.id)
+	return s, nil
+}
+
+// start runs the member's loops with tr as its transport.
+func (s *server) start(tr transport, peerStats *peer.Stats) {
+	s.tr, s.stats.traffic = tr, peerStats
+	tr.SetPeers(s.cluster.Members(), s.id)
 	go s.raftLoop()
 	go s.applyLoop()
 	s.bg.Add(2)
 	go s.publish()
 	go s.syncLoop()
-	return s, nil
 }
 
 // Stop ends the member gracefully: open watches and waiting clients are
@@ -159,6 +164,7 @@ func (s *server) removedSelf() {
 // 5 s + 2 election timeouts (spec v2-api §2.6).
 func (s *server) Do(ctx context.Context, req *kv.Request) (*kv.Event, error) {
 	req.ID = s.ids.Next()
+	term := s.term.Load()
 	ch := s.w.Register(req.ID)
 	timer := time.NewTimer(s.reqTimeout)
 	defer timer.Stop()
@@ -186,6 +192,9 @@ func (s *server) Do(ctx context.Context, req *kv.Request) (*kv.Event, error) {
 	case <-timer.C:
 		s.w.Cancel(req.ID)
 		s.metrics.proposalsFailed.With().Inc()
+		if s.term.Load() != term {
+			return nil, errTimeoutLeaderFail
+		}
 		return nil, errTimeout
 	case <-s.stopping:
 		s.w.Cancel(req.ID)
@@ -366,5 +375,41 @@ func (s *server) syncLoop() {
 				return
 			}
 		}
+	}
+}
+
+// transferLeadership hands leadership to the most up-to-date follower
+// before this member stops, so the cluster does not wait an election
+// timeout for a new leader. It gives up after two election timeouts.
+func (s *server) transferLeadership() {
+	if !s.isLeader.Load() || len(s.cluster.Members()) < 2 {
+		return
+	}
+	to := make(chan uint64, 1)
+	select {
+	case s.reportc <- func(r *raft.Raft) {
+		st := r.Status()
+		var best, match uint64
+		for id, pr := range st.Progress {
+			if id != st.ID && pr.RecentActive && pr.Match >= match {
+				best, match = id, pr.Match
+			}
+		}
+		if best != 0 && r.TransferLeader(best) != nil {
+			best = 0
+		}
+		to <- best
+	}:
+	case <-s.stopping:
+		return
+	}
+	target := <-to
+	if target == 0 {
+		return
+	}
+	s.log.Info("transferring leadership before stopping", "to", peer.ID(target).String())
+	deadline := time.Now().Add(2 * time.Duration(s.cfg.ElectionMs) * time.Millisecond)
+	for s.isLeader.Load() && time.Now().Before(deadline) {
+		time.Sleep(s.tickInterval / 4)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"sync"
 	"time"
 
@@ -9,22 +8,25 @@ import (
 	"v2etcd/raft"
 )
 
-// serverStats are the numbers /v2/stats/self and /v2/stats/leader show.
+// serverStats are what /v2/stats/self and /v2/stats/leader show: this
+// member's role and leader, kept here, and the traffic figures the
+// transport records (peer.Stats), which also renders both bodies.
 type serverStats struct {
 	name      string
 	id        peer.ID
 	startTime time.Time
+	traffic   *peer.Stats // set by start
 
 	mu          sync.Mutex
 	state       string
 	leader      peer.ID
 	leaderSince time.Time
-	recvAppends uint64
-	sendAppends uint64
 }
 
 func newServerStats(name string, id peer.ID, start time.Time) *serverStats {
-	return &serverStats{name: name, id: id, startTime: start, state: "StateFollower"}
+	// Before any leader is seen, etcd counts the leader's uptime from the
+	// process start.
+	return &serverStats{name: name, id: id, startTime: start, state: "StateFollower", leaderSince: start}
 }
 
 // setState records a role or leader change.
@@ -39,37 +41,16 @@ func (st *serverStats) setState(role raft.Role, leader peer.ID) {
 	default:
 		st.state = "StateFollower"
 	}
-	if leader != st.leader {
+	if leader != st.leader && leader != 0 {
 		st.leader, st.leaderSince = leader, time.Now()
 	}
 }
 
-// selfJSON renders /v2/stats/self in etcd's field order.
 func (st *serverStats) selfJSON() []byte {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	type leaderInfo struct {
-		Leader    string    `json:"leader"`
-		Uptime    string    `json:"uptime"`
-		StartTime time.Time `json:"startTime"`
-	}
-	v := struct {
-		Name        string     `json:"name"`
-		ID          string     `json:"id"`
-		State       string     `json:"state"`
-		StartTime   time.Time  `json:"startTime"`
-		LeaderInfo  leaderInfo `json:"leaderInfo"`
-		RecvAppends uint64     `json:"recvAppendRequestCnt"`
-		SendAppends uint64     `json:"sendAppendRequestCnt"`
-	}{
-		Name: st.name, ID: st.id.String(), State: st.state, StartTime: st.startTime,
-		RecvAppends: st.recvAppends, SendAppends: st.sendAppends,
-	}
-	if st.leader != 0 {
-		v.LeaderInfo = leaderInfo{Leader: st.leader.String(), Uptime: time.Since(st.leaderSince).String(), StartTime: st.leaderSince}
-	}
-	b, _ := json.Marshal(v)
-	return b
+	info := peer.SelfInfo{Name: st.name, ID: st.id, State: st.state, StartTime: st.startTime, Leader: st.leader, LeaderSince: st.leaderSince}
+	st.mu.Unlock()
+	return st.traffic.SelfJSON(info)
 }
 
 // leaderJSON renders /v2/stats/leader; only a leader has one.
@@ -77,9 +58,5 @@ func (st *serverStats) leaderJSON(isLeader bool) ([]byte, bool) {
 	if !isLeader {
 		return nil, false
 	}
-	b, _ := json.Marshal(struct {
-		Leader    string         `json:"leader"`
-		Followers map[string]any `json:"followers"`
-	}{st.id.String(), map[string]any{}})
-	return b, true
+	return st.traffic.LeaderJSON(st.id), true
 }

@@ -19,14 +19,3 @@ type transport interface {
 	UpdatePeer(id peer.ID, urls []string)
 	Stop()
 }
-
-// loneTransport is the transport of a one-member cluster: there is nobody
-// to talk to, and raft of a lone member sends no messages.
-type loneTransport struct{}
-
-func (loneTransport) Send([]raft.Message)              {}
-func (loneTransport) SetPeers([]*peer.Member, peer.ID) {}
-func (loneTransport) AddPeer(peer.ID, []string)        {}
-func (loneTransport) RemovePeer(peer.ID)               {}
-func (loneTransport) UpdatePeer(peer.ID, []string)     {}
-func (loneTransport) Stop()                            {}
