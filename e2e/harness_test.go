@@ -36,8 +36,15 @@ func TestMain(m *testing.M) {
 	bin.dir = dir
 	bin.etcd = filepath.Join(dir, "etcd")
 	bin.etcdctl = filepath.Join(dir, "etcdctl")
+	// E2E_RACE=1 builds the binaries with the race detector: every e2e test
+	// then also checks the server and etcdctl for data races (slower).
+	race := os.Getenv("E2E_RACE") == "1"
 	for name, out := range map[string]string{"etcd": bin.etcd, "etcdctl": bin.etcdctl} {
-		cmd := exec.Command("go", "build", "-o", out, "v2etcd/"+name)
+		args := []string{"build", "-o", out}
+		if race {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "v2etcd/"+name)...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: cannot build %s: %v\n", name, err)
