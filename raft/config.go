@@ -28,7 +28,9 @@ type Config struct {
 	// entry per peer, at term 1 and in increasing ID order, so that every
 	// member of the new cluster starts from the same log and a member that
 	// joins later learns the first configuration from the log like any
-	// other change. Peers must be empty when restarting (the restart fields
+	// other change. These entries come out of the first Ready, to persist and
+	// apply like any others; the member campaigns only once they are applied.
+	// Peers must be empty when restarting (the restart fields
 	// below are set) or when joining an existing cluster (everything
 	// empty: the member waits for the leader to send it the log or a
 	// snapshot, and never campaigns until it is part of a configuration).

@@ -13,10 +13,10 @@ import (
 type Role uint8
 
 const (
-	Follower Role = iota
-	PreCandidate
-	Candidate
-	Leader
+	Follower     Role = iota // follows a leader, or waits for one
+	PreCandidate             // asks whether it could win before campaigning
+	Candidate                // campaigns for votes in a new term
+	Leader                   // accepts proposals and replicates the log
 )
 
 func (r Role) String() string {
