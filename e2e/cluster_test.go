@@ -431,3 +431,40 @@ func TestClusterPeerTLS(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+// TestClusterQuorumReadsEverywhere sends concurrent quorum reads through
+// every member at once. Each member batches its reads into ReadIndex
+// requests that followers forward to the leader; batches of different
+// members must never be confused (they once were, and reads timed out).
+func TestClusterQuorumReadsEverywhere(t *testing.T) {
+	c := newCluster(t, 3)
+	c.start()
+	put(t, c.members[0], "q", "v")
+	var wg sync.WaitGroup
+	errc := make(chan string, 24)
+	for w := 0; w < 24; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			m := c.members[w%3]
+			client := &http.Client{Timeout: 10 * time.Second}
+			for i := 0; i < 50; i++ {
+				resp, err := client.Get(m.clientURL + "/v2/keys/q?quorum=true")
+				if err != nil {
+					errc <- err.Error()
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					errc <- fmt.Sprintf("%s: %d", m.name, resp.StatusCode)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errc)
+	for e := range errc {
+		t.Error(e)
+	}
+}

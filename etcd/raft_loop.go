@@ -224,7 +224,10 @@ func (s *server) startRead() {
 	}
 	s.reads.seq++
 	b.id = s.reads.seq
-	if err := s.r.ReadIndex(binary.BigEndian.AppendUint64(nil, b.id)); err != nil {
+	// The leader tells pending requests apart by their context alone, so it
+	// must be unique across the cluster: this member's ID, then the batch.
+	ctx := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(s.id)), b.id)
+	if err := s.r.ReadIndex(ctx); err != nil {
 		b.err = errProposalDropped
 		close(b.done)
 		return
@@ -235,10 +238,10 @@ func (s *server) startRead() {
 // readStateArrived releases a batch once this member has applied up to the
 // index the leader confirmed.
 func (s *server) readStateArrived(rs raft.ReadState) {
-	if len(rs.RequestCtx) != 8 {
+	if len(rs.RequestCtx) != 16 || binary.BigEndian.Uint64(rs.RequestCtx) != uint64(s.id) {
 		return
 	}
-	id := binary.BigEndian.Uint64(rs.RequestCtx)
+	id := binary.BigEndian.Uint64(rs.RequestCtx[8:])
 	b := s.reads.pending[id]
 	if b == nil {
 		return
