@@ -84,8 +84,6 @@ func checkSupported(c *Config) error {
 		return unsupported("--discovery", "etcd discovery")
 	case c.isSet("discovery-srv"):
 		return unsupported("--discovery-srv", "DNS SRV discovery")
-	case c.InitialClusterState == clusterStateExisting:
-		return unsupported("--initial-cluster-state existing", "joining a running cluster")
 	case c.ForceNewCluster:
 		return unsupported("--force-new-cluster", "forcing a new cluster")
 	case c.ExperimentalV3Demo:
@@ -154,7 +152,7 @@ func startMember(cfg *Config, h *logHandler, log *slog.Logger) (*member, error) 
 		return fail(err)
 	}
 	s.log.Info(fmt.Sprintf("starting server... [version: %s, cluster version: to_be_decided]", Version))
-	s.start(tr, traffic)
+	s.start(tr, traffic, st.seedPeers)
 
 	peerMux := http.NewServeMux()
 	peerInfoHandler(s, peerMux)
@@ -197,6 +195,15 @@ func openMemberState(cfg *Config, log *slog.Logger) (*memberState, error) {
 			return nil, err
 		}
 		log.With(pkgKey, "etcdserver").Info(fmt.Sprintf("restarting member %s in cluster %s at commit index %d", st.id, st.clusterID, st.raft.HardState.Commit))
+		return st, nil
+	}
+	if cfg.InitialClusterState == clusterStateExisting {
+		cfg.logServerSummary(log, cluster)
+		st, err := joinExistingCluster(cfg, cluster, log)
+		if err != nil {
+			return nil, err
+		}
+		log.With(pkgKey, "etcdserver").Info(fmt.Sprintf("joining member %s of cluster %s", st.id, st.clusterID))
 		return st, nil
 	}
 	if err := checkNewCluster(context.Background(), cfg, cluster, nil); err != nil {

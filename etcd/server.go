@@ -119,9 +119,13 @@ func newServer(cfg *Config, st *memberState, metrics *serverMetrics, log *slog.L
 }
 
 // start runs the member's loops with tr as its transport.
-func (s *server) start(tr transport, peerStats *peer.Stats) {
+func (s *server) start(tr transport, peerStats *peer.Stats, seed []*peer.Member) {
 	s.tr, s.stats.traffic = tr, peerStats
-	tr.SetPeers(s.cluster.Members(), s.id)
+	peers := s.cluster.Members()
+	if len(peers) == 0 {
+		peers = seed
+	}
+	tr.SetPeers(peers, s.id)
 	go s.raftLoop()
 	go s.applyLoop()
 	s.bg.Add(2)

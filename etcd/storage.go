@@ -26,6 +26,9 @@ type memberState struct {
 	snapIndex     uint64      // index of the snapshot the store was loaded from
 	snapTerm      uint64
 	confState     raft.ConfState
+	// seedPeers are members to reach before the log says who they are: the
+	// live members a joining member fetched.
+	seedPeers []*peer.Member
 }
 
 func (c *Config) snapDir() string { return filepath.Join(c.memberDir(), "snap") }
