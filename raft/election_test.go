@@ -82,14 +82,13 @@ func makeRole(t *testing.T, m *testMember, role Role) {
 // §5.1: "If a server receives a request with a stale term number, it
 // rejects the request." A stale append changes nothing, and its answer
 // carries the newer term (Figure 2: AppendEntries returns currentTerm "for
-// leader to update itself"); a stale vote request gets no vote and, unless
-// it is a pre-vote, no answer.
+// leader to update itself"); a stale vote request gets a refusal carrying
+// the newer term too ("for candidate to update itself").
 func TestStaleTermMessagesIgnored(t *testing.T) {
 	for _, preVote := range []bool{false, true} {
 		m := newMember(t, 1, []uint64{1, 2, 3}, []uint64{1, 1}, withPreVote(preVote), withTerm(3))
 		ents := []Entry{{Index: 3, Term: 2}}
 		m.Step(Message{Type: MsgApp, From: 2, To: 1, Term: 2, Index: 2, LogTerm: 1, Entries: ents, Commit: 2})
-		m.Step(Message{Type: MsgVote, From: 3, To: 1, Term: 2, Index: 9, LogTerm: 2})
 		if m.log.lastIndex() != 2 || m.log.committed != 0 || m.term != 3 || m.vote != None {
 			t.Errorf("preVote=%v: a stale message changed the member: last %d commit %d term %d vote %d",
 				preVote, m.log.lastIndex(), m.log.committed, m.term, m.vote)
@@ -98,11 +97,13 @@ func TestStaleTermMessagesIgnored(t *testing.T) {
 		if len(msgs) != 1 || msgs[0].Type != MsgAppResp || msgs[0].To != 2 || msgs[0].Term != 3 {
 			t.Errorf("preVote=%v: want one MsgAppResp of term 3 to the stale leader, got %+v", preVote, msgs)
 		}
-		m.Step(Message{Type: MsgPreVote, From: 3, To: 1, Term: 3, Index: 9, LogTerm: 2})
-		m.Step(Message{Type: MsgPreVote, From: 3, To: 1, Term: 2, Index: 9, LogTerm: 2})
-		msgs = takeMessages(m)
-		if len(msgs) != 2 || msgs[1].Type != MsgPreVoteResp || !msgs[1].Reject || msgs[1].Term != 3 {
-			t.Errorf("a pre-vote for an old term: answers %+v, want a refusal carrying term 3", msgs)
+		for _, typ := range []MessageType{MsgVote, MsgPreVote} {
+			m.Step(Message{Type: typ, From: 3, To: 1, Term: 2, Index: 9, LogTerm: 2})
+			msgs = takeMessages(m)
+			if len(msgs) != 1 || !msgs[0].Reject || msgs[0].Term != 3 || m.vote != None || m.term != 3 {
+				t.Errorf("%v for an old term: answers %+v, vote %d, term %d; want a refusal carrying term 3",
+					typ, msgs, m.vote, m.term)
+			}
 		}
 	}
 }

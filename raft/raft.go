@@ -320,6 +320,12 @@ func (r *Raft) stepOlderTerm(m Message) {
 		// send it a vote request, and a member outside the configuration
 		// never campaigns at all.
 		r.send(Message{Type: MsgAppResp, To: m.From})
+	case MsgVote:
+		// A candidate of an older term: refuse, with our term (Figure 2's
+		// RequestVote reply), so that it catches up. It may have no other
+		// way to learn of the newer term if the members that know it do not
+		// count it as a member yet.
+		r.send(Message{Type: MsgVoteResp, To: m.From, Term: r.term, Reject: true})
 	case MsgPreVote:
 		// Tell a pre-candidate that is behind that it cannot win.
 		r.send(Message{Type: MsgPreVoteResp, To: m.From, Term: r.term, Reject: true})
