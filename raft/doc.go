@@ -76,7 +76,8 @@
 //     with the commit index the leader knows the follower holds.
 //
 // RequestVote (MsgVote, answered by MsgVoteResp):
-//  1. "Reply false if term < currentTerm": Raft.step.
+//  1. "Reply false if term < currentTerm": Raft.step, with stepOlderTerm
+//     answering with the newer term so that the stale candidate catches up.
 //  2. "If votedFor is null or candidateId, and candidate's log is at least as
 //     up-to-date as receiver's log, grant vote": handleVoteRequest with
 //     raftLog.isUpToDate.

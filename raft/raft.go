@@ -318,8 +318,10 @@ func (r *Raft) stepOlderTerm(m Message) {
 		// AppendEntries reply does, and it steps down. Without the answer
 		// it might never learn: with pre-vote or CheckQuorum we may never
 		// send it a vote request, and a member outside the configuration
-		// never campaigns at all.
-		r.send(Message{Type: MsgAppResp, To: m.From})
+		// never campaigns at all. (It is a rejection of nothing, so that if
+		// it arrives late, when the sender leads our term, it changes
+		// nothing.)
+		r.send(Message{Type: MsgAppResp, To: m.From, Reject: true})
 	case MsgVote:
 		// A candidate of an older term: refuse, with our term (Figure 2's
 		// RequestVote reply), so that it catches up. It may have no other
