@@ -19,8 +19,8 @@ import (
 )
 
 // version is the etcdctl version this program reports and matches. It is
-// a variable, the only package-level one, so that ./build can stamp it with
-// the linker (-ldflags "-X main.version=..."); nothing else writes it.
+// a variable so that ./build can stamp it with the linker
+// (-ldflags "-X main.version=..."); nothing else writes it.
 var version = "2.3.8"
 
 // app is one run of etcdctl. Everything that touches the process (standard
