@@ -84,8 +84,6 @@ func checkSupported(c *Config) error {
 		return unsupported("--discovery", "etcd discovery")
 	case c.isSet("discovery-srv"):
 		return unsupported("--discovery-srv", "DNS SRV discovery")
-	case c.ForceNewCluster:
-		return unsupported("--force-new-cluster", "forcing a new cluster")
 	case c.ExperimentalV3Demo:
 		return errors.New("--experimental-v3demo: the v3 API is not part of this server")
 	}
@@ -193,6 +191,12 @@ func openMemberState(cfg *Config, log *slog.Logger) (*memberState, error) {
 		st, err := restartMember(cfg, log)
 		if err != nil {
 			return nil, err
+		}
+		if cfg.ForceNewCluster {
+			if err := forceNewCluster(st, cfg, log.With(pkgKey, "etcdserver")); err != nil {
+				st.wal.Close()
+				return nil, err
+			}
 		}
 		log.With(pkgKey, "etcdserver").Info(fmt.Sprintf("restarting member %s in cluster %s at commit index %d", st.id, st.clusterID, st.raft.HardState.Commit))
 		return st, nil

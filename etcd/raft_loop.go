@@ -55,6 +55,7 @@ func (s *server) raftLoop() {
 			return
 		}
 	}
+	ticks := 0
 	for {
 		// While no leader is known, proposals and reads wait in their
 		// channels (until their clients time out), as etcd holds them.
@@ -65,6 +66,9 @@ func (s *server) raftLoop() {
 		select {
 		case <-tick.C:
 			s.r.Tick()
+			if ticks++; ticks%s.cfg.electionTicks() == 0 && s.lead.Load() != raft.None {
+				s.reproposeConfChanges()
+			}
 		case m := <-s.recvc:
 			if err := s.r.Step(m); err != nil {
 				s.log.Debug("ignored a raft message", "type", m.Type.String(), "from", peer.ID(m.From).String(), "err", err)
@@ -185,6 +189,22 @@ func (s *server) softStateChanged(ss *raft.SoftState) {
 	}
 	if ss.Role == raft.Leader {
 		s.becameLeader()
+	}
+}
+
+// reproposeConfChanges proposes again, once per election timeout, this
+// member's membership changes that were not applied yet (see
+// server.confChange): one lost with a dead leader reaches the new one. One
+// still on its way is refused by the leader (one pending change at a time).
+func (s *server) reproposeConfChanges() {
+	s.pendingConfMu.Lock()
+	ccs := make([]raft.ConfChange, 0, len(s.pendingConf))
+	for _, cc := range s.pendingConf {
+		ccs = append(ccs, cc)
+	}
+	s.pendingConfMu.Unlock()
+	for _, cc := range ccs {
+		s.r.ProposeConfChange(cc)
 	}
 }
 

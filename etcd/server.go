@@ -43,6 +43,10 @@ type server struct {
 	queue   *applyQueue
 	ap      applier // apply goroutine only
 	reads   readBatches
+	// pendingConf are this member's membership changes proposed and not
+	// yet applied: re-proposed when a new leader is elected (see confChange).
+	pendingConf   map[uint64]raft.ConfChange
+	pendingConfMu sync.Mutex
 
 	tickInterval time.Duration
 	reqTimeout   time.Duration
@@ -97,6 +101,7 @@ func newServer(cfg *Config, st *memberState, metrics *serverMetrics, log *slog.L
 		queue:        newApplyQueue(),
 		ap:           applier{index: st.snapIndex, term: st.snapTerm, snapIndex: st.snapIndex, confState: st.confState},
 		reads:        readBatches{pending: map[uint64]*readBatch{}},
+		pendingConf:  map[uint64]raft.ConfChange{},
 		tickInterval: time.Duration(cfg.HeartbeatMs) * time.Millisecond,
 		reqTimeout:   5*time.Second + 2*time.Duration(cfg.ElectionMs)*time.Millisecond,
 		propc:        make(chan proposal, 4096),
@@ -249,18 +254,68 @@ func (s *server) AddMember(ctx context.Context, urls peer.URLs) (*peer.Member, e
 	if err != nil {
 		return nil, err
 	}
+	if err := s.strictReconfigCheck(confAdd, m.ID); err != nil {
+		return nil, err
+	}
 	if err := s.confChange(ctx, raft.ConfChangeAddNode, m.ID, urls.Strings()); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// RemoveMember proposes removing member id.
+// RemoveMember proposes removing member id. A leader asked to remove
+// itself first hands leadership to another member, so the cluster does not
+// wait an election timeout for a new leader once it is gone.
 func (s *server) RemoveMember(ctx context.Context, id peer.ID) error {
 	if err := s.cluster.checkConfChange(confRemove, id, nil); err != nil {
 		return err
 	}
+	if err := s.strictReconfigCheck(confRemove, id); err != nil {
+		return err
+	}
+	if id == s.id {
+		s.transferLeadership()
+	}
 	return s.confChange(ctx, raft.ConfChangeRemoveNode, id, nil)
+}
+
+// errReconfigRejected is what --strict-reconfig-check answers (500 to the
+// client, as etcd).
+var errReconfigRejected = errors.New("etcdserver: re-configuration failed due to not enough started members")
+
+// strictReconfigCheck refuses, with --strict-reconfig-check, an add or a
+// remove after which fewer members would be started (published) and
+// reachable than the new quorum (spec §6.5). Growing a lone member to two
+// is allowed, so a restored one-member cluster can grow again.
+func (s *server) strictReconfigCheck(kind confChangeKind, id peer.ID) error {
+	if !s.cfg.StrictReconfigCheck {
+		return nil
+	}
+	started := func(m *peer.Member) bool {
+		return m.Name != "" && (m.ID == s.id || !s.tr.ActiveSince(m.ID).IsZero())
+	}
+	n, up := 0, 0
+	for _, m := range s.cluster.Members() {
+		if kind == confRemove && m.ID == id {
+			continue
+		}
+		n++
+		if started(m) {
+			up++
+		}
+	}
+	what := "remove"
+	if kind == confAdd {
+		n, what = n+1, "add"
+		if up == 1 && n == 2 {
+			return nil
+		}
+	}
+	if quorum := n/2 + 1; up < quorum {
+		s.log.Warn(fmt.Sprintf("Reject %s member request: the number of started member (%d) will be less than the quorum number of the cluster (%d)", what, up, quorum))
+		return errReconfigRejected
+	}
+	return nil
 }
 
 // UpdateMember proposes new peer URLs for member id.
@@ -277,6 +332,19 @@ func (s *server) confChange(ctx context.Context, typ raft.ConfChangeType, id pee
 	cctx, _ := json.Marshal(confChangeContext{ID: id.String(), PeerURLs: urls})
 	cc := raft.ConfChange{ID: s.ids.Next(), Type: typ, NodeID: uint64(id), Context: cctx}
 	ch := s.w.Register(cc.ID)
+	// A follower forwards the proposal to the leader it knows; if that
+	// leader is gone, the proposal is lost with it. A conf change is safe
+	// to propose again (its proposer is answered at its first application,
+	// and a second one is refused by validation without effect), so the
+	// raft loop re-proposes pending ones once per election timeout.
+	s.pendingConfMu.Lock()
+	s.pendingConf[cc.ID] = cc
+	s.pendingConfMu.Unlock()
+	defer func() {
+		s.pendingConfMu.Lock()
+		delete(s.pendingConf, cc.ID)
+		s.pendingConfMu.Unlock()
+	}()
 	timer := time.NewTimer(s.reqTimeout)
 	defer timer.Stop()
 	p := confProposal{cc: cc, errc: make(chan error, 1)}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"v2etcd/peer"
 	"v2etcd/raft"
 )
@@ -17,5 +19,7 @@ type transport interface {
 	AddPeer(id peer.ID, urls []string)
 	RemovePeer(id peer.ID)
 	UpdatePeer(id peer.ID, urls []string)
+	// ActiveSince is when id became reachable, or zero when it is not.
+	ActiveSince(id peer.ID) time.Time
 	Stop()
 }

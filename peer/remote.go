@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"v2etcd/raft"
 )
@@ -151,12 +152,16 @@ type peerStatus struct {
 
 	mu     sync.Mutex
 	active bool
-	known  bool // active is the result of at least one attempt
+	known  bool      // active is the result of at least one attempt
+	since  time.Time // when the peer last became active
 }
 
 func (s *peerStatus) activate() {
 	s.mu.Lock()
 	changed := !s.active
+	if changed {
+		s.since = time.Now()
+	}
 	s.active, s.known = true, true
 	s.mu.Unlock()
 	if changed {
@@ -167,9 +172,16 @@ func (s *peerStatus) activate() {
 func (s *peerStatus) deactivate(err error) {
 	s.mu.Lock()
 	changed := s.active || !s.known
-	s.active, s.known = false, true
+	s.active, s.known, s.since = false, true, time.Time{}
 	s.mu.Unlock()
 	if changed {
 		s.log.Warn(fmt.Sprintf("peer %s became inactive: %v", s.id, err))
 	}
+}
+
+// activeSince returns when the peer became reachable, or the zero time.
+func (s *peerStatus) activeSince() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.since
 }

@@ -250,6 +250,17 @@ func newHTTPTransport(tc *tls.Config, dialTimeout, headerTimeout time.Duration) 
 	}
 }
 
+// ActiveSince returns when the transport last got through to member id
+// (and has reached it since), or the zero time when it cannot reach id now
+// or does not know it. The server's --strict-reconfig-check counts only
+// members reachable this way.
+func (t *Transport) ActiveSince(id ID) time.Time {
+	if p := t.peer(id); p != nil {
+		return p.status.activeSince()
+	}
+	return time.Time{}
+}
+
 // Stats returns the statistics the transport records into.
 func (t *Transport) Stats() *Stats { return t.stats }
 

@@ -354,3 +354,19 @@ func TestNewTransportChecksConfig(t *testing.T) {
 		t.Error("AddPeer after Stop added a peer")
 	}
 }
+
+// TestActiveSince reports a peer active once its streams connect, and zero
+// once it cannot be reached, for the server's strict reconfiguration check.
+func TestActiveSince(t *testing.T) {
+	a, b := newNode(t, 1), newNode(t, 2)
+	if !a.tr.ActiveSince(2).IsZero() || !a.tr.ActiveSince(9).IsZero() {
+		t.Fatal("an unknown peer is reported active")
+	}
+	connect(a, b)
+	waitFor(t, "peer 2 active", func() bool { return !a.tr.ActiveSince(2).IsZero() })
+	b.stop()
+	waitFor(t, "peer 2 inactive", func() bool {
+		a.tr.Send([]raft.Message{heartbeat(1, 2, 1)})
+		return a.tr.ActiveSince(2).IsZero()
+	})
+}
