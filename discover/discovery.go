@@ -104,6 +104,9 @@ func GetCluster(ctx context.Context, cfg Config) (InitialCluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.full(d.self) {
+		return d.toCluster(s.nodes[:s.size], s.size)
+	}
 	nodes, size, err := d.wait(ctx, s)
 	if err != nil {
 		return nil, err

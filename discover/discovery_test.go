@@ -606,4 +606,3 @@ func TestURLPathEscaping(t *testing.T) {
 		t.Fatalf("JoinCluster: %q, %v", c, err)
 	}
 }
-

@@ -168,8 +168,8 @@ func (l *logBuffer) has(line string) bool {
 type logBufferHandler struct{ l *logBuffer }
 
 func (h *logBufferHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logBufferHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *logBufferHandler) WithGroup(string) slog.Handler           { return h }
+func (h *logBufferHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *logBufferHandler) WithGroup(string) slog.Handler            { return h }
 func (h *logBufferHandler) Handle(_ context.Context, r slog.Record) error {
 	level := r.Level.String()
 	if r.Level == LevelNotice {
