@@ -31,9 +31,15 @@ func fatalf(format string, args ...any) *startupError {
 	return &startupError{err: fmt.Errorf(format, args...), level: levelCritical}
 }
 
-// reportStartupError logs err as etcd reports a failed start: a startupError
-// at its level and then its hints, any other error at CRITICAL.
+// reportStartupError logs err as etcd reports a failed start: a failed
+// discovery with etcd's advice (discoveryError.report), a startupError at
+// its level and then its hints, any other error at CRITICAL.
 func reportStartupError(log *slog.Logger, err error) {
+	var de *discoveryError
+	if errors.As(err, &de) {
+		de.report(log)
+		return
+	}
 	var se *startupError
 	if !errors.As(err, &se) {
 		logAt(log, levelCritical, err.Error())
@@ -45,27 +51,23 @@ func reportStartupError(log *slog.Logger, err error) {
 	}
 }
 
-// errSRVNotBuilt is what --discovery-srv gives until DNS SRV discovery exists.
-var errSRVNotBuilt = errors.New("--discovery-srv: DNS SRV discovery is not supported by this build yet")
-
 // initialClusterFor returns the members a new member bootstraps with, and
 // the token their IDs are derived with:
 //
 //   - with --discovery, only this member (--name with
 //     --initial-advertise-peer-urls), and the discovery URL as the token; the
-//     discovery service supplies the others later;
-//   - with --discovery-srv, errSRVNotBuilt for now;
+//     discovery service supplies the others later (joinDiscovery);
 //   - otherwise --initial-cluster, parsed, and --initial-cluster-token.
+//
+// --discovery-srv is not handled here: newMemberCluster (discovery.go) asks
+// DNS instead of calling this.
 //
 // A malformed --initial-cluster is a CRITICAL "error setting up initial
 // cluster: <url error>". etcd parses it even when a data directory exists
 // and the map will not be used, so a restart with a bad value fails too.
 func initialClusterFor(c *Config) (discover.InitialCluster, string, error) {
-	switch {
-	case c.Discovery != "":
+	if c.Discovery != "" {
 		return discover.InitialCluster{c.Name: c.InitialAdvertisePeerURLs}, c.Discovery, nil
-	case c.DiscoverySRV != "":
-		return nil, "", &startupError{err: errSRVNotBuilt, level: levelCritical}
 	}
 	cluster, err := discover.ParseInitialCluster(c.InitialCluster)
 	if err != nil {

@@ -248,12 +248,6 @@ func TestInitialClusterFor(t *testing.T) {
 			args: []string{"--initial-cluster", "a"},
 			log:  "C | etcdmain: error setting up initial cluster: URL scheme must be http or https: ",
 		},
-		{
-			name: "SRV is not built yet",
-			args: []string{"--discovery-srv", "example.com"},
-			log:  "C | etcdmain: --discovery-srv: DNS SRV discovery is not supported by this build yet",
-			is:   errSRVNotBuilt,
-		},
 	}
 	for _, tt := range tests {
 		c := mustParse(t, tt.args)

@@ -67,6 +67,9 @@ clustering flags:
 		HTTP proxy for requests to the discovery service.
 	--discovery-srv ''
 		DNS domain whose SRV records list the cluster's members.
+		A testing aid, not an etcd setting: the environment variable
+		V2ETCD_DNS_SERVER=host:port sends these DNS lookups to that server
+		instead of the system's resolvers.
 	--strict-reconfig-check 'false'
 		refuse membership changes that would leave the cluster without a quorum of
 		started members.

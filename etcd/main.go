@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"v2etcd/discover"
 	"v2etcd/httpd"
 	"v2etcd/peer"
 	"v2etcd/wal"
@@ -44,17 +45,52 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		logAt(log, levelCritical, err.Error())
 		return 1
 	}
+	res, err := dnsResolver(environ)
+	if err != nil {
+		logAt(log, levelCritical, err.Error())
+		return 1
+	}
+	// SIGINT and SIGTERM end the process, during the start too: discovery
+	// may wait long for the other members.
+	stopped, stop := context.WithCancel(context.Background())
+	defer stop()
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+	go func() {
+		select {
+		case sig := <-sigc:
+			log.Info(fmt.Sprintf("received %v signal, shutting down...", sig))
+			stop()
+		case <-stopped.Done():
+		}
+	}()
 
-	m, err := startMember(cfg, h, log)
+	// Member or proxy (spec §1.6): the data directory decides, then
+	// --proxy; a member whose discovery finds the cluster full becomes a
+	// proxy unless --discovery-fallback is exit.
+	r, err := chooseRole(cfg, log)
 	if err != nil {
 		reportStartupError(log, err)
 		return 1
 	}
+	if r == roleProxy {
+		return runProxy(stopped, cfg, res, log)
+	}
+	m, err := startMember(stopped, cfg, res, h, log)
+	switch {
+	case err == nil:
+	case stopped.Err() != nil:
+		return 0 // a signal ended the start
+	case errors.Is(err, discover.ErrFullCluster) && cfg.DiscoveryFallback == fallbackProxy:
+		logAt(log, levelNotice, "discovery cluster full, falling back to proxy")
+		return runProxy(stopped, cfg, res, log)
+	default:
+		reportStartupError(log, err)
+		return 1
+	}
 	select {
-	case sig := <-sigc:
-		log.Info(fmt.Sprintf("received %v signal, shutting down...", sig))
+	case <-stopped.Done():
 		m.stop()
 		return 0
 	case <-m.s.removed:
@@ -71,20 +107,10 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// checkSupported refuses the features that later work will bring, naming
+// checkSupported refuses the features this server does not have, naming
 // the flag, rather than ignoring them.
 func checkSupported(c *Config) error {
-	unsupported := func(flag, what string) error {
-		return fmt.Errorf("%s: %s is not supported by this build yet", flag, what)
-	}
-	switch {
-	case c.Proxy != proxyOff:
-		return unsupported("--proxy", "proxy mode")
-	case c.isSet("discovery"):
-		return unsupported("--discovery", "etcd discovery")
-	case c.isSet("discovery-srv"):
-		return unsupported("--discovery-srv", "DNS SRV discovery")
-	case c.ExperimentalV3Demo:
+	if c.ExperimentalV3Demo {
 		return errors.New("--experimental-v3demo: the v3 API is not part of this server")
 	}
 	return nil
@@ -98,7 +124,7 @@ type member struct {
 
 // startMember opens the listeners, builds the server from the data
 // directory (restarting, or bootstrapping a new cluster), and serves.
-func startMember(cfg *Config, h *logHandler, log *slog.Logger) (*member, error) {
+func startMember(ctx context.Context, cfg *Config, res *net.Resolver, h *logHandler, log *slog.Logger) (*member, error) {
 	peerLs, err := listenURLs(cfg.ListenPeerURLs, cfg.PeerTLS, "peer", log)
 	if err != nil {
 		return nil, err
@@ -110,12 +136,16 @@ func startMember(cfg *Config, h *logHandler, log *slog.Logger) (*member, error) 
 	}
 	fail := func(err error) (*member, error) {
 		closeListeners(clientLs)
-		log.Info("stopping listening for client requests")
+		for _, u := range cfg.ListenClientURLs {
+			log.Info("stopping listening for client requests on " + u.String())
+		}
 		closeListeners(peerLs)
-		log.Info("stopping listening for peers")
+		for _, u := range cfg.ListenPeerURLs {
+			log.Info("stopping listening for peers on " + u.String())
+		}
 		return nil, err
 	}
-	st, err := openMemberState(cfg, log)
+	st, err := openMemberState(ctx, cfg, res, log)
 	if err != nil {
 		return fail(err)
 	}
@@ -179,14 +209,18 @@ func startMember(cfg *Config, h *logHandler, log *slog.Logger) (*member, error) 
 
 // openMemberState restarts from an existing data directory, or creates the
 // data directory of a member of a new cluster.
-func openMemberState(cfg *Config, log *slog.Logger) (*memberState, error) {
-	// A bad --initial-cluster fails even a restart, as in etcd.
-	cluster, token, err := initialClusterFor(cfg)
+func openMemberState(ctx context.Context, cfg *Config, res *net.Resolver, log *slog.Logger) (*memberState, error) {
+	// A bad --initial-cluster, or a failed SRV lookup, fails even a
+	// restart, as in etcd.
+	cluster, token, err := newMemberCluster(ctx, cfg, res, log)
 	if err != nil {
 		return nil, err
 	}
 	if wal.Exist(cfg.walDir()) {
 		log.Info("the server is already initialized as member before, starting as etcd member...")
+		if cfg.Discovery != "" {
+			log.Warn(fmt.Sprintf("discovery token ignored since a cluster has already been initialized. Valid log found at %q", cfg.walDir()))
+		}
 		cfg.logServerSummary(log, nil)
 		st, err := restartMember(cfg, log)
 		if err != nil {
@@ -210,10 +244,9 @@ func openMemberState(cfg *Config, log *slog.Logger) (*memberState, error) {
 		log.With(pkgKey, "etcdserver").Info(fmt.Sprintf("joining member %s of cluster %s", st.id, st.clusterID))
 		return st, nil
 	}
-	if err := checkNewCluster(context.Background(), cfg, cluster, nil); err != nil {
+	if err := checkNewCluster(ctx, cfg, cluster, lookupHost(res)); err != nil {
 		return nil, err
 	}
-	cfg.logServerSummary(log, cluster)
 	members, err := cluster.Members(token)
 	if err != nil {
 		return nil, err
@@ -222,6 +255,17 @@ func openMemberState(cfg *Config, log *slog.Logger) (*memberState, error) {
 	if err := checkNotBootstrapped(cfg, self, members); err != nil {
 		return nil, err
 	}
+	if cfg.Discovery != "" {
+		// The discovery service's cluster replaces the map of this member
+		// alone (spec §3.3 step 6).
+		if cluster, err = joinDiscovery(ctx, cfg, self, cluster, log); err != nil {
+			return nil, err
+		}
+		if members, err = cluster.Members(token); err != nil {
+			return nil, err
+		}
+	}
+	cfg.logServerSummary(log, cluster)
 	st, err := bootstrapNewMember(cfg, self, members, log)
 	if err != nil {
 		return nil, err
