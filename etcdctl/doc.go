@@ -22,9 +22,16 @@
 //	cluster-health [--forever]                  ask every member /health
 //	check perf                                  measure write performance
 //
-// Not yet here: backup (it needs the project's WAL package), the user,
-// role and auth commands (the server has no auth yet) and the DNS SRV
-// lookup behind --discovery-srv, which fails with a clear message.
+// Not yet here: backup (it needs the project's WAL package) and the user,
+// role and auth commands (the server has no auth yet).
+//
+// --discovery-srv (-D, ETCDCTL_DISCOVERY_SRV) takes the endpoints from the
+// domain's SRV records, _etcd-client-ssl._tcp (https) and _etcd-client._tcp
+// (http) combined, each target keeping its trailing dot; they replace every
+// endpoint option (srv.go, package discover). As a testing aid, not an
+// etcdctl 2.3 setting, the environment variable V2ETCD_DNS_SERVER=host:port
+// sends these lookups, and the lookups of the endpoints' host names, to
+// that DNS server instead of the system's resolvers.
 //
 // # How a command runs
 //
@@ -87,8 +94,6 @@
 //     instead of waiting for ever;
 //   - a member list that is not valid JSON is reported with Go's decoding
 //     error, which names our types instead of etcd's client.Member;
-//   - --discovery-srv fails with a message until DNS discovery is wired in
-//     (app.lookupSRV);
 //   - the help texts are worded anew.
 //
 // # Other commands

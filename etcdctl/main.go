@@ -11,11 +11,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
 	"sync"
 	"time"
+
+	"v2etcd/discover"
 )
 
 // version is the etcdctl version this program reports and matches. It is
@@ -40,9 +43,13 @@ type app struct {
 	readPassword func(prompt string) (string, error)
 	// notifyInterrupt starts delivering Ctrl-C; stop ends it.
 	notifyInterrupt func() (ch <-chan os.Signal, stop func())
-	// lookupSRV finds client URLs in DNS SRV records; nil until the
-	// project's DNS discovery is wired in, and --discovery-srv then fails.
+	// lookupSRV finds client URLs in DNS SRV records (srvLookup); when it
+	// is nil, --discovery-srv fails with errDNSDiscoveryUnsupported.
 	lookupSRV func(domain string) ([]string, error)
+	// resolver resolves the endpoints' host names; nil means the
+	// system's. V2ETCD_DNS_SERVER points it, and lookupSRV, at a DNS
+	// server of the tests' own.
+	resolver *net.Resolver
 	// stdoutIsTerminal tells check perf whether to draw a progress bar.
 	stdoutIsTerminal func() bool
 
@@ -53,6 +60,11 @@ type app struct {
 }
 
 func main() {
+	res, err := discover.NewResolver(os.Getenv(discover.DNSServerEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(exitBadArgs)
+	}
 	a := &app{
 		stdin:   os.Stdin,
 		stdout:  os.Stdout,
@@ -71,6 +83,8 @@ func main() {
 			return ch, func() { signal.Stop(ch) }
 		},
 		stdoutIsTerminal: func() bool { return isTerminal(os.Stdout) },
+		lookupSRV:        srvLookup(res),
+		resolver:         res,
 		healthInterval:   10 * time.Second,
 	}
 	os.Exit(a.run(os.Args[1:]))

@@ -56,7 +56,7 @@ func (a *app) newTransport(g *globalOptions) (*http.Transport, error) {
 	if g.totalTimeout != 0 && g.totalTimeout < dialTimeout {
 		dialTimeout = g.totalTimeout
 	}
-	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: keepAlivePeriod}
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: keepAlivePeriod, Resolver: a.resolver}
 	return &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         dialer.DialContext,
