@@ -148,8 +148,9 @@ func (p *ctlProc) interrupt() ctlResult {
 	return p.wait()
 }
 
-// waitWatchers waits until member m has n watchers registered, so that a
-// write made next is seen by a watch started before.
+// waitWatchers waits until member m has n watchers registered. Waiting for
+// none before a watch starts and then for one makes sure that a write made
+// next is seen by that watch.
 func waitWatchers(t *testing.T, m *member, n int) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -228,7 +229,12 @@ func etcdIndex(t *testing.T, m *member) uint64 {
 //	{name}  vars[name], for example {k} for the test's key prefix
 //	{TIME}  (expected texts only) an RFC 3339 time
 //	{TTL}   (expected texts only) a whole number of seconds
+//	{INDEX} (expected texts only) any etcd index
 //	{ID}    (expected texts only) a member ID in hex
+//	{PEEK}  (expected texts only) Go's HTTP client's prefix
+//	        "readLoopPeekFailLocked: ", or nothing: which of the two an
+//	        error read while the client waits for an answer gets depends
+//	        on timing (etcdctl 2.3.8 built with today's Go does the same)
 //
 // Everything else is literal.
 type tmpl struct {
@@ -276,10 +282,12 @@ func (x tmpl) match(want, got string) bool {
 		switch name {
 		case "TIME":
 			re.WriteString(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
-		case "TTL":
+		case "TTL", "INDEX":
 			re.WriteString(`\d+`)
 		case "ID":
 			re.WriteString(`[0-9a-f]{1,16}`)
+		case "PEEK":
+			re.WriteString(`(readLoopPeekFailLocked: )?`)
 		default:
 			v, ok := x.value(name)
 			if !ok {
@@ -307,7 +315,7 @@ func (x tmpl) check(t *testing.T, what string, got ctlResult, stdout, stderr str
 // loosen turns the pattern placeholders into text that expand keeps, for
 // error messages.
 func loosen(s string) string {
-	return strings.NewReplacer("{TIME}", "<time>", "{TTL}", "<ttl>", "{ID}", "<id>").Replace(s)
+	return strings.NewReplacer("{TIME}", "<time>", "{TTL}", "<ttl>", "{ID}", "<id>", "{INDEX}", "<index>", "{PEEK}", "").Replace(s)
 }
 
 // noStackTrace fails the test if etcdctl printed a panic or a stack trace.
@@ -331,6 +339,7 @@ type keyResult struct {
 	created int
 	mod     int
 	ttl     bool       // the node has a TTL (and an expiration)
+	expired bool       // the node has an expiration but no TTL left
 	prev    *keyResult // the previous node, if any
 	index   int        // X-Etcd-Index; 0: the same as mod
 }
@@ -345,8 +354,11 @@ func (r *keyResult) nodeJSON() string {
 		s += `,"dir":true`
 	}
 	s += fmt.Sprintf(`,"value":%q,"nodes":null,"createdIndex":{%d},"modifiedIndex":{%d}`, r.value, r.created, r.mod)
-	if r.ttl {
+	switch {
+	case r.ttl:
 		s += `,"expiration":"{TIME}","ttl":{TTL}`
+	case r.expired:
+		s += `,"expiration":"{TIME}"`
 	}
 	return s + "}"
 }
@@ -395,7 +407,8 @@ type keyStep struct {
 
 // keySteps exercise every key command and option once in order. Indexes are
 // offsets from the index before the first step; {k} is the directory the
-// steps work in.
+// steps work in. TTLs are an hour, longer than any run: an expiry would
+// move the index under later steps.
 func keySteps() []keyStep {
 	a1 := &keyResult{action: "set", key: "{k}/a", value: "1", created: 1, mod: 1}
 	a2 := &keyResult{action: "set", key: "{k}/a", value: "2", created: 2, mod: 2, prev: a1}
@@ -413,7 +426,7 @@ func keySteps() []keyStep {
 		{args: "set {k}/a 5 --swap-with-index {3}", result: a5},
 		{args: "set --swap-with-index 1 {k}/a 6", stderr: "Error:  101: Compare failed ([1 != {4}]) [{4}]\n", code: 4},
 		{args: "set --swap-with-value 9 --swap-with-index 1 {k}/a 6", stderr: "Error:  101: Compare failed ([9 != 5] [1 != {4}]) [{4}]\n", code: 4},
-		{args: "set --ttl 100 {k}/t v", result: &keyResult{action: "set", key: "{k}/t", value: "v", created: 5, mod: 5, ttl: true}},
+		{args: "set --ttl 3600 {k}/t v", result: &keyResult{action: "set", key: "{k}/t", value: "v", created: 5, mod: 5, ttl: true}},
 		{args: "get {k}/a", result: &keyResult{action: "get", key: "{k}/a", value: "5", created: 2, mod: 4, index: 5}},
 		{args: "get --quorum {k}/a", result: &keyResult{action: "get", key: "{k}/a", value: "5", created: 2, mod: 4, index: 5}},
 		{args: "get --sort {k}/t", result: &keyResult{action: "get", key: "{k}/t", value: "v", created: 5, mod: 5, ttl: true}},
@@ -425,12 +438,12 @@ func keySteps() []keyStep {
 		{args: "mk --in-order {k}/q j1", result: &keyResult{action: "create", key: "{k}/q/{7z}", value: "j1", created: 7, mod: 7}},
 		{args: "mkdir {k}/d"},
 		{args: "mkdir {k}/d", stderr: "Error:  105: Key already exists ({k}/d) [{8}]\n", code: 4},
-		{args: "mkdir --ttl 100 {k}/dt"},
+		{args: "mkdir --ttl 3600 {k}/dt"},
 		{args: "setdir {k}/d2"},
 		{args: "setdir {k}/d2", stderr: "Error:  102: Not a file ({k}/d2) [{10}]\n", code: 4},
 		{args: "update {k}/b y", result: by},
 		{args: "update {k}/nob y", stderr: "Error:  100: Key not found ({k}/nob) [{11}]\n", code: 4},
-		{args: "updatedir --ttl 100 {k}/d2"},
+		{args: "updatedir --ttl 3600 {k}/d2"},
 		{args: "updatedir {k}/nod", stderr: "Error:  100: Key not found ({k}/nod) [{12}]\n", code: 4},
 		{args: "rm {k}/d", stderr: "Error:  102: Not a file ({k}/d) [{12}]\n", code: 4},
 		{args: "rm {k}/b", result: &keyResult{action: "delete", key: "{k}/b", created: 6, mod: 13, prev: by}},
@@ -508,6 +521,7 @@ func TestEtcdctlWatch(t *testing.T) {
 			key := "/w/" + format
 			x := tmpl{base: etcdIndex(t, m)}
 			put(t, m, key[1:], "old")
+			waitWatchers(t, m, 0)
 			p := startCtl(t, append(ep, "-o", format, "watch", key)...)
 			waitWatchers(t, m, 1)
 			put(t, m, key[1:], "new")
@@ -519,6 +533,7 @@ func TestEtcdctlWatch(t *testing.T) {
 	}
 
 	t.Run("forever", func(t *testing.T) {
+		waitWatchers(t, m, 0) // the watches of earlier subtests are gone
 		p := startCtl(t, append(ep, "watch", "--forever", "/wf")...)
 		waitWatchers(t, m, 1)
 		for _, v := range []string{"one", "two", "three"} {
@@ -530,6 +545,7 @@ func TestEtcdctlWatch(t *testing.T) {
 	})
 
 	t.Run("recursive", func(t *testing.T) {
+		waitWatchers(t, m, 0) // the watches of earlier subtests are gone
 		p := startCtl(t, append(ep, "watch", "--forever", "--recursive", "/wr")...)
 		waitWatchers(t, m, 1)
 		httpDo(t, "PUT", m.clientURL+"/v2/keys/wr/d", "dir=true")
@@ -541,7 +557,23 @@ func TestEtcdctlWatch(t *testing.T) {
 			"[set] /wr/d/x\n1\n[delete] /wr/d/x\nPrevNode.Value: 1\n[set] /wr/y\n2\n", "", 0)
 	})
 
+	t.Run("expire", func(t *testing.T) {
+		// An expired key, watched from the event history: the simple
+		// format prints an empty line, the previous node keeps its
+		// expiration but has no TTL left.
+		x := tmpl{base: etcdIndex(t, m)}
+		httpDo(t, "PUT", m.clientURL+"/v2/keys/exp", "value=v&ttl=1")
+		waitHTTPStatus(t, m.clientURL+"/v2/keys/exp", 404)
+		want := &keyResult{action: "expire", key: "/exp", created: 1, mod: 2,
+			prev: &keyResult{key: "/exp", value: "v", created: 1, mod: 1, expired: true}}
+		for mode, format := range formats() {
+			got := runCtl(t, nil, "", append(ep, "-o", format, "watch", "--after-index", x.expand("{1}"), "/exp")...)
+			x.check(t, "watch of an expired key, -o "+format, got, want.outputs()[mode], "", 0)
+		}
+	})
+
 	t.Run("interrupted before any change", func(t *testing.T) {
+		waitWatchers(t, m, 0) // the watches of earlier subtests are gone
 		p := startCtl(t, append(ep, "watch", "/quiet")...)
 		waitWatchers(t, m, 1)
 		tmpl{}.check(t, "watch, then Ctrl-C", p.interrupt(), "", "", 0)
@@ -564,6 +596,7 @@ func TestEtcdctlExecWatch(t *testing.T) {
 
 	t.Run("recursive", func(t *testing.T) {
 		x := tmpl{base: etcdIndex(t, m)}
+		waitWatchers(t, m, 0)
 		p := startCtl(t, append(ep, "exec-watch", "--recursive", "/ew", "--", "/bin/sh", "-c", show)...)
 		waitWatchers(t, m, 1)
 		httpDo(t, "PUT", m.clientURL+"/v2/keys/ew/d", "dir=true")
@@ -686,6 +719,12 @@ func TestEtcdctlSyncAndEnvironment(t *testing.T) {
 			stdout: "two\nlines\n\n"},
 		{name: "empty stdin", args: "--endpoints {live} --no-sync set /in3", stderr: "Error:  value required\n", code: 1},
 		{name: "value that starts with a dash", args: "--endpoints {live} --no-sync set -- /neg -v", stdout: "-v\n"},
+		{name: "--output", args: "--endpoints {live} --no-sync --output json get /k",
+			stdout: `{"action":"get","node":{"key":"/k","value":"v","nodes":null,"createdIndex":{INDEX},"modifiedIndex":{INDEX}},"prevNode":null}` + "\n"},
+		// The server has no users: it ignores the credentials.
+		{name: "--username with a password", args: "--endpoints {live} --no-sync --username root:secret get /k", stdout: "v\n"},
+		{name: "--username, password from stdin, then the value", stdin: "secret\nvalue",
+			args: "--endpoints {live} --no-sync -u root set /pw", stdout: "Password: \nvalue\n"},
 		{name: "unknown output format", args: "--endpoints {live} --no-sync -o yaml set /fmt v",
 			stderr: "Unsupported output format: yaml\n"},
 	}
@@ -697,6 +736,19 @@ func TestEtcdctlSyncAndEnvironment(t *testing.T) {
 		got := runCtl(t, env, c.stdin, x.args(c.args)...)
 		x.check(t, c.name+": "+strings.Join(env, " ")+" etcdctl "+x.expand(c.args), got, c.stdout, c.stderr, c.code)
 	}
+	// Keys with characters that URLs escape.
+	for i, key := range []string{"/odd/sp ace", "/odd/q?x", "/odd/h#x", "/odd/pct%41", "/odd/ü"} {
+		got := runCtl(t, nil, "", "--endpoints", m.clientURL, "--no-sync", "-o", "json", "set", key, strconv.Itoa(i))
+		x.check(t, "set "+key, got, fmt.Sprintf(`{"action":"set","node":{"key":%q,"value":"%d","nodes":null,"createdIndex":{INDEX},"modifiedIndex":{INDEX}},"prevNode":null}`+"\n", key, i), "", 0)
+		got = runCtl(t, nil, "", "--endpoints", m.clientURL, "--no-sync", "get", key)
+		x.check(t, "get "+key, got, strconv.Itoa(i)+"\n", "", 0)
+	}
+	got := runCtl(t, nil, "", "--endpoints", m.clientURL, "--no-sync", "ls", "--sort", "/odd")
+	x.check(t, "ls of keys with odd characters", got, "/odd/h#x\n/odd/pct%41\n/odd/q?x\n/odd/sp ace\n/odd/ü\n", "", 0)
+	got = runCtl(t, nil, "", "--endpoints", m.clientURL, "--no-sync", "--debug", "rm", "/odd/q?x")
+	x.check(t, "rm --debug of a key with a question mark", got, "PrevNode.Value: 1\n",
+		"Cluster-Endpoints: {live}\ncURL Command: curl -X DELETE {live}/v2/keys/odd/q%3Fx\n", 0)
+
 	// What was written from stdin is stored as it was read, newlines
 	// included, and the run with an unknown format did its write.
 	for key, want := range map[string]string{"in": "from stdin\n", "in2": "two\nlines\n", "neg": "-v", "fmt": "v"} {
@@ -804,7 +856,11 @@ func TestEtcdctlHelp(t *testing.T) {
 		"check perf":     {"--load", "--clients", "--rate", "--size", "--total", "--duration", "--prefix"},
 	}
 	for cmd, words := range help {
-		for _, args := range [][]string{append(strings.Fields(cmd), "--help"), append([]string{"help"}, strings.Fields(cmd)...)} {
+		forms := [][]string{append(strings.Fields(cmd), "--help")}
+		if cmd == "" || cmd == "member" || cmd == "check perf" {
+			forms = append(forms, append([]string{"help"}, strings.Fields(cmd)...))
+		}
+		for _, args := range forms {
 			got := runCtl(t, nil, "", args...)
 			if got.code != 0 || got.stderr != "" {
 				t.Errorf("etcdctl %s: %v", strings.Join(args, " "), got)
@@ -977,6 +1033,11 @@ func TestEtcdctlCluster(t *testing.T) {
 
 	t.Run("cluster-health", func(t *testing.T) {
 		x.check(t, "cluster-health", run("--endpoints {ep} cluster-health"), healthOutput(true), "", 0)
+		// --forever checks again every 10 s until Ctrl-C, which ends it
+		// with exit code 0.
+		p := startCtl(t, "--endpoints", first.clientURL, "cluster-health", "--forever")
+		p.waitStdout(7)
+		x.check(t, "cluster-health --forever, then Ctrl-C", p.interrupt(), healthOutput(true)+"\nnext check after 10 second...\n\n", "", 0)
 	})
 
 	// Take down a follower; the leader and the other follower go on.
@@ -1092,7 +1153,7 @@ func TestEtcdctlTLS(t *testing.T) {
 		code   int
 	}{
 		{args: "--endpoints {ep} " + files + " set /secure yes", stdout: "yes\n"},
-		{args: "--endpoints {ep} " + files + " -o json get /secure", stdout: `{"action":"get","node":{"key":"/secure","value":"yes","nodes":null,"createdIndex":{TTL},"modifiedIndex":{TTL}},"prevNode":null}` + "\n"},
+		{args: "--endpoints {ep} " + files + " -o json get /secure", stdout: `{"action":"get","node":{"key":"/secure","value":"yes","nodes":null,"createdIndex":{INDEX},"modifiedIndex":{INDEX}},"prevNode":null}` + "\n"},
 		{args: "--endpoints {ep} " + files + " ls", stdout: "/secure\n"},
 		{args: "--endpoints {ep} " + files + " member list", stdout: "{id}: name=tls peerURLs={peer} clientURLs={ep} isLeader=true\n"},
 		{args: "--endpoints {ep} " + files + " cluster-health", stdout: "member {id} is healthy: got healthy result from {ep}\ncluster is healthy\n"},
@@ -1102,7 +1163,7 @@ func TestEtcdctlTLS(t *testing.T) {
 		{env: []string{"ETCDCTL_CA_FILE={otherca}", "ETCDCTL_CERT_FILE={scert}", "ETCDCTL_KEY_FILE={skey}"},
 			args: "--endpoints {ep} " + files + " get /secure", stdout: "yes\n"},
 		// Failures during the sync: the error of the TLS handshake alone.
-		{args: "--endpoints {ep} --ca-file {ca} get /secure", stderr: "Error:  remote error: tls: certificate required\n", code: 4},
+		{args: "--endpoints {ep} --ca-file {ca} get /secure", stderr: "Error:  {PEEK}remote error: tls: certificate required\n", code: 4},
 		{args: "--endpoints {ep} --cert-file {cert} --key-file {key} get /secure",
 			stderr: "Error:  tls: failed to verify certificate: x509: certificate signed by unknown authority\n", code: 4},
 		// The two test CAs have the same name: the client takes the other
@@ -1111,7 +1172,7 @@ func TestEtcdctlTLS(t *testing.T) {
 			stderr: "Error:  tls: failed to verify certificate: x509: certificate signed by unknown authority " +
 				"(possibly because of \"x509: ECDSA verification failure\" while trying to verify candidate authority certificate \"v2etcd test CA\")\n", code: 4},
 		{args: "--endpoints {ep} --ca-file {ca} --cert-file {scert} --key-file {skey} get /secure",
-			stderr: "Error:  remote error: tls: unknown certificate authority\n", code: 4},
+			stderr: "Error:  {PEEK}remote error: tls: unknown certificate authority\n", code: 4},
 		// Files that do not make a client certificate.
 		{args: "--endpoints {ep} --ca-file {ca} --cert-file {cert} --key-file {skey} get /secure",
 			stderr: "tls: private key does not match public key\n", code: 1},
@@ -1119,9 +1180,9 @@ func TestEtcdctlTLS(t *testing.T) {
 			stderr: "tls: failed to find any PEM data in certificate input\n", code: 1},
 		// Without the sync, the cluster error.
 		{args: "--endpoints {ep} --no-sync --ca-file {ca} get /secure",
-			stderr: unavailable("remote error: tls: certificate required"), code: 4},
+			stderr: unavailable("{PEEK}remote error: tls: certificate required"), code: 4},
 		{args: "--endpoints {ep} --ca-file {ca} cluster-health", stdout: "cluster may be unhealthy: failed to list members\n",
-			stderr: unavailable("remote error: tls: certificate required"), code: 4},
+			stderr: unavailable("{PEEK}remote error: tls: certificate required"), code: 4},
 		// Plain HTTP to the TLS port gets an answer that is not etcd's.
 		{args: "--endpoints {plain} --no-sync get /secure",
 			stderr: "Error:  client: response is invalid json. The endpoint is probably not valid etcd cluster endpoint.\n", code: 4},
