@@ -810,6 +810,10 @@ func TestEtcdctlBadInput(t *testing.T) {
 		{args: "--endpoints {dead} --no-sync member list", stderr: "client: etcd cluster is unavailable or misconfigured\n", code: 1},
 		{args: "--endpoints {dead} --no-sync member add a http://127.0.0.1:1", stderr: "client: etcd cluster is unavailable or misconfigured\n", code: 1},
 		{args: "--endpoints {dead} --no-sync member remove 1234", stderr: "Error while verifying ID against known members: client: etcd cluster is unavailable or misconfigured\n", code: 1},
+		// A --total-timeout too short to connect: the sync runs out of
+		// time, and the fallback to etcd 0.4's peers API dials with the
+		// same timeout and fails to connect.
+		{args: "--endpoints {live} --total-timeout 1ns get /k", stderr: "Error:  dial tcp " + strings.TrimPrefix(m.clientURL, "http://") + ": i/o timeout\n", code: 2},
 		{args: "--endpoints {dead} cluster-health", stdout: "cluster may be unhealthy: failed to list members\n", stderr: unavailable(refused(dead)), code: 4},
 		// Endpoints and files etcdctl cannot even set up a client with.
 		{args: "--endpoints http://[::1 get /k", stderr: "parse \"http://[::1\": missing ']' in host\n", code: 1},

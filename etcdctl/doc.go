@@ -90,8 +90,9 @@
 //     Usage." with the whole help (or "No help topic") and exits 0;
 //   - exec-watch with an empty command fails at once with "key and command
 //     to exec required" instead of crashing at the first event;
-//   - the fallback to the 0.4 peers API gives up after --total-timeout
-//     instead of waiting for ever;
+//   - the fallback to the 0.4 peers API gives up --total-timeout after
+//     it connects instead of waiting for ever for an answer (connecting
+//     is bounded by the dial timeout alone, as in etcdctl 2.3.8);
 //   - a member list that is not valid JSON is reported with Go's decoding
 //     error, which names our types instead of etcd's client.Member;
 //   - the help texts are worded anew.

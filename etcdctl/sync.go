@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 )
 
 // connect builds the cluster client and, unless --no-sync is given, syncs
@@ -97,12 +100,17 @@ func (c *clusterClient) sync(ctx context.Context) error {
 // GET /v2/peers, the member list of etcd 0.4 ("url1, url2"). It follows
 // etcdctl 2.3 closely, including a quirk: when the last endpoint answers
 // with a status other than 200 and no earlier one succeeded, it returns a
-// single empty endpoint, and the command then fails on that. Unlike
-// etcdctl 2.3, which could wait for ever here, it gives up after
-// --total-timeout.
+// single empty endpoint, and the command then fails on that.
+//
+// As in etcdctl 2.3, connecting is bounded only by the transport's dial
+// timeout (the smaller of 30 s and --total-timeout), so a dial that times
+// out is reported as the connection error it is, with exit code 2, even
+// when the sync before used up --total-timeout. Unlike etcdctl 2.3, which
+// could then wait for ever for an answer, it gives up --total-timeout
+// after its first connection is made.
 func (a *app) syncWithPeersAPI(g *globalOptions, tr http.RoundTripper, known []string) ([]string, error) {
-	ctx, cancel := g.totalContext()
-	defer cancel()
+	ctx, stop := deadlineAfterConnect(g.totalTimeout)
+	defer stop()
 	var body []byte
 	var err error
 	for _, p := range known {
@@ -115,7 +123,7 @@ func (a *app) syncWithPeersAPI(g *globalOptions, tr http.RoundTripper, known []s
 		resp, err = tr.RoundTrip(req)
 		if err != nil {
 			if ctx.Err() != nil {
-				err = ctx.Err()
+				err = context.Cause(ctx)
 			}
 			continue
 		}
@@ -126,6 +134,9 @@ func (a *app) syncWithPeersAPI(g *globalOptions, tr http.RoundTripper, known []s
 		body, err = io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {
+			if ctx.Err() != nil {
+				err = context.Cause(ctx)
+			}
 			continue
 		}
 		break
@@ -134,4 +145,28 @@ func (a *app) syncWithPeersAPI(g *globalOptions, tr http.RoundTripper, known []s
 		return nil, err
 	}
 	return strings.Split(string(body), ", "), nil
+}
+
+// deadlineAfterConnect returns a context for HTTP requests that ends, with
+// the cause context.DeadlineExceeded, d after the first connection a
+// request carrying it gets; until then it does not end. stop releases it.
+func deadlineAfterConnect(d time.Duration) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	var mu sync.Mutex
+	var timer *time.Timer
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		if timer == nil {
+			timer = time.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+		}
+	}}
+	return httptrace.WithClientTrace(ctx, trace), func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if timer != nil {
+			timer.Stop()
+		}
+		cancel(nil)
+	}
 }

@@ -65,6 +65,20 @@ func TestSyncPeersFallbackGivesUp(t *testing.T) {
 	}
 }
 
+func TestSyncPeersFallbackDialTimeout(t *testing.T) {
+	// A --total-timeout too short to connect ends the sync with the
+	// context's error; the fallback then dials with the dial timeout
+	// (min(30 s, --total-timeout)) and not under the spent deadline, so
+	// the failure is the dial's own, a connection error: exit code 2, as
+	// etcdctl 2.3.8 has it.
+	s := newStub(t)
+	got := run(runOpts{}, ep(s.URL, "--total-timeout", "1ns", "get", "foo")...)
+	check(t, got, "", "Error:  dial tcp "+hostPort(s.URL)+": i/o timeout\n", exitBadConnection)
+	if reqs := s.got(); len(reqs) != 0 {
+		t.Errorf("requests %q reached the server", reqs)
+	}
+}
+
 func TestSyncHeaderTimeoutFallsBackToPeers(t *testing.T) {
 	target := newStub(t).on("GET /v2/keys/foo", keys(200, 4, getFooAnswer))
 	s := newStub(t).on("GET /v2/members", hang()).on("GET /v2/peers", answer{status: 200, body: target.URL})
