@@ -606,3 +606,14 @@ func TestURLPathEscaping(t *testing.T) {
 		t.Fatalf("JoinCluster: %q, %v", c, err)
 	}
 }
+
+func TestSleepContext(t *testing.T) {
+	if err := sleepContext(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("sleep: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sleepContext(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled sleep: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -572,5 +573,15 @@ func TestProxyPeerURLs(t *testing.T) {
 	os.WriteFile(file, []byte("{not json"), 0o600)
 	if _, err := proxyPeerURLs(context.Background(), c, nil, log); err == nil || !strings.Contains(err.Error(), "cannot read the cluster file") {
 		t.Errorf("damaged file: %v", err)
+	}
+}
+
+func TestMinLevelHandler(t *testing.T) {
+	log, buf := testLogger()
+	warnOnly := slog.New(minLevelHandler{log.Handler(), levelWarning}).With(pkgKey, "proxy").WithGroup("g")
+	warnOnly.Info("dropped")
+	warnOnly.Warn("kept")
+	if got, want := buf.String(), withStampsJoined("W | proxy: kept"); got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
