@@ -192,9 +192,12 @@
 // snapshot's metadata (index, term, and the membership at that index); raft
 // never sees snapshot data, and the caller's transport attaches the bytes.
 // The follower restores from the metadata alone (restore): it discards its
-// log, takes the snapshot's membership, hands the snapshot to its caller in
-// Ready.Snapshot, and answers with its new last index; if its log already
-// holds the snapshot's last entry it keeps its log and only commits. The
+// log, hands the snapshot to its caller in Ready.Snapshot, and answers with
+// its new last index; if its log already holds the snapshot's last entry it
+// keeps its log and only commits. Like a conf change, the snapshot's
+// membership takes effect when the caller has applied the snapshot
+// (Advance); the entries committed after it are handed out only then, and
+// the member does not campaign meanwhile. The
 // leader's caller reports with ReportSnapshot whether the transfer worked.
 //
 // §8, client interaction. ReadIndex implements linearizable reads without

@@ -89,8 +89,9 @@ func (pr *progress) recentlyActive(now uint64, window int) bool {
 // promotable reports whether this member may campaign: only voters may.
 func (r *Raft) promotable() bool { return r.isVoter(r.id) }
 
-// hup starts an election, unless this member is not a voter, or has a committed conf change it has not applied
-// yet (its idea of the membership might be out of date).
+// hup starts an election, unless this member is not a voter, or has a
+// committed conf change or a received snapshot it has not applied yet (its
+// idea of the membership might be out of date).
 func (r *Raft) hup(kind campaignKind) {
 	switch {
 	case !r.promotable():
@@ -98,6 +99,9 @@ func (r *Raft) hup(kind campaignKind) {
 		return
 	case r.log.hasConfChangeToApply():
 		r.logger.Info("not campaigning: a committed conf change is not applied yet", "term", r.term)
+		return
+	case r.log.snapshot != nil:
+		r.logger.Info("not campaigning: a received snapshot is not applied yet", "term", r.term)
 		return
 	}
 	if kind == campaignElection && r.preVote {

@@ -1,5 +1,7 @@
 package raft
 
+import "slices"
+
 // SoftState is volatile state worth showing: who leads, and our role.
 type SoftState struct {
 	Lead uint64
@@ -35,7 +37,8 @@ type SoftState struct {
 // its commit index after a crash learns it again from the leader.
 //
 // Several Readys may be outstanding (taken but not yet advanced), as long
-// as the caller handles them in the order it got them.
+// as the caller carries them out one after the other, in the order it got
+// them, each up to its Advance.
 type Ready struct {
 	// SoftState is the new soft state, or nil if unchanged.
 	SoftState *SoftState
@@ -88,7 +91,7 @@ func (r *Raft) HasReady() bool {
 		(l.snapshot != nil && !l.snapshotOut) ||
 		l.persisting < l.lastIndex() ||
 		len(r.msgs) > 0 ||
-		l.applying < l.committed ||
+		(l.applying < l.committed && l.snapshot == nil) ||
 		len(r.readStates) > 0
 }
 
@@ -117,7 +120,10 @@ func (r *Raft) Ready() Ready {
 		rd.MustSync = true
 	}
 	rd.Messages, r.msgs = r.msgs, nil
-	if l.applying < l.committed {
+	// While a received snapshot is not yet applied, the entries after it
+	// wait: the caller applies the snapshot, and raft takes its membership
+	// (Advance), before any conf change that follows it.
+	if l.applying < l.committed && l.snapshot == nil {
 		rd.CommittedEntries = l.span(l.applying+1, l.committed+1)
 		l.applying = l.committed
 	}
@@ -131,7 +137,10 @@ func (r *Raft) Advance(rd Ready) {
 	l := &r.log
 	if rd.Snapshot != nil {
 		if l.snapshot == rd.Snapshot {
+			// The caller loaded the snapshot: its membership is the
+			// membership now (§6 changes take effect when applied).
 			l.snapshot, l.snapshotOut = nil, false
+			r.voters = slices.Sorted(slices.Values(rd.Snapshot.Metadata.ConfState.Voters))
 		}
 		l.applied = max(l.applied, rd.Snapshot.Metadata.Index)
 	}

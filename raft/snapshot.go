@@ -3,7 +3,6 @@ package raft
 import (
 	"errors"
 	"fmt"
-	"slices"
 )
 
 // Log compaction and snapshots (§7).
@@ -63,10 +62,10 @@ func (r *Raft) sendSnapshot(to uint64, pr *progress) {
 }
 
 // handleSnapshot is a follower receiving InstallSnapshot (§7). If the
-// snapshot is news, the member discards its whole log, takes the snapshot's
-// membership, and hands the snapshot to the caller in Ready.Snapshot to
-// persist and load. Either way it answers with the index its log now
-// matches the leader's up to.
+// snapshot is news, the member discards its whole log and hands the
+// snapshot to the caller in Ready.Snapshot to persist and load; it takes the
+// snapshot's membership when the caller has done so (Advance). Either way it
+// answers with the index its log now matches the leader's up to.
 func (r *Raft) handleSnapshot(m Message) {
 	if r.restore(m.Snapshot) {
 		r.logger.Info("restored from a snapshot", "index", r.snapshot.Index, "term", r.snapshot.Term)
@@ -91,7 +90,6 @@ func (r *Raft) restore(s *Snapshot) bool {
 	snap := &Snapshot{Metadata: cloneMetadata(meta), Data: s.Data}
 	r.log.restore(snap)
 	r.snapshot = snap.Metadata
-	r.voters = slices.Sorted(slices.Values(snap.Metadata.ConfState.Voters))
 	return true
 }
 

@@ -133,6 +133,11 @@ func TestLeaderSendsSnapshotToLaggingFollower(t *testing.T) {
 	if msgs := filterMessages(rd.Messages, MsgAppResp); len(msgs) != 1 || msgs[0].Index != 9 || !NeedsPersist(msgs[0]) {
 		t.Errorf("answer %+v", msgs)
 	}
+	// The snapshot's membership takes effect once the caller applied it.
+	if !slices.Equal(m.ConfState().Voters, []uint64{1, 2}) {
+		t.Errorf("voters %v before the snapshot is applied", m.ConfState().Voters)
+	}
+	m.Advance(rd)
 	if !slices.Equal(m.ConfState().Voters, []uint64{1, 2, 3}) {
 		t.Errorf("voters %v, want the snapshot's", m.ConfState().Voters)
 	}
@@ -178,14 +183,30 @@ func TestFollowerDiscardsLogForNewSnapshot(t *testing.T) {
 	if m.log.lastIndex() != 4 || len(m.log.entries) != 0 || m.log.committed != 4 || m.snapshot.Index != 4 {
 		t.Errorf("log %d..%d commit %d", m.log.firstIndex(), m.log.lastIndex(), m.log.committed)
 	}
+	// Appends continue after the snapshot. Entries committed after it wait
+	// until the caller applied the snapshot, and with it its membership,
+	// since they may change the membership further.
+	m.Step(Message{Type: MsgApp, From: 1, To: 2, Term: 3, Index: 4, LogTerm: 3, Entries: []Entry{{Index: 5, Term: 3}}, Commit: 5})
+	rd := m.Ready()
+	if rd.Snapshot == nil || len(rd.Entries) != 1 || len(rd.CommittedEntries) != 0 {
+		t.Errorf("Ready %+v", rd)
+	}
+	if rd2 := m.Ready(); len(rd2.CommittedEntries) != 0 || m.HasReady() {
+		t.Errorf("a second Ready before the snapshot is applied: %+v", rd2)
+	}
+	for range 3 * m.electionTimeout {
+		m.Tick()
+	}
+	if m.role != Follower {
+		t.Errorf("campaigned before applying the snapshot: %v", m.role)
+	}
+	m.Advance(rd)
 	if !slices.Equal(m.ConfState().Voters, []uint64{1, 2, 5}) {
 		t.Errorf("voters %v", m.ConfState().Voters)
 	}
-	// Appends continue after the snapshot.
-	m.Step(Message{Type: MsgApp, From: 1, To: 2, Term: 3, Index: 4, LogTerm: 3, Entries: []Entry{{Index: 5, Term: 3}}, Commit: 5})
-	rd := m.Ready()
-	if rd.Snapshot == nil || len(rd.Entries) != 1 || len(rd.CommittedEntries) != 1 || rd.CommittedEntries[0].Index != 5 {
-		t.Errorf("Ready %+v", rd)
+	rd = m.Ready()
+	if len(rd.CommittedEntries) != 1 || rd.CommittedEntries[0].Index != 5 {
+		t.Errorf("Ready after the snapshot %+v", rd)
 	}
 	m.Advance(rd)
 	if m.log.applied != 5 || m.log.stabled != 5 || m.log.snapshot != nil {
