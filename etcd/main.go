@@ -194,6 +194,7 @@ func startMember(ctx context.Context, cfg *Config, res *net.Resolver, h *logHand
 		CORS:          cfg.CORS,
 		Metrics:       metrics.reg,
 		EnablePprof:   cfg.EnablePprof,
+		DebugVars:     s.debugVars,
 		Logger:        log.With(pkgKey, "etcdhttp"),
 		SetLogLevel: func(level string) error {
 			l, err := parseLogLevel(level)

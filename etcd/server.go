@@ -485,3 +485,19 @@ func (s *server) transferLeadership() {
 		time.Sleep(s.tickInterval / 4)
 	}
 }
+
+// debugVars are the server's variables in /debug/vars: enough to compare
+// members (the fault tests check that every member holds the same store).
+func (s *server) debugVars() map[string]any {
+	return map[string]any{
+		"etcd_store_index":       s.store.Index(),
+		"etcd_store_hash":        fmt.Sprintf("%016x", s.store.Hash()),
+		"raft_applied_index":     s.appliedIndex.Load(),
+		"raft_committed_index":   s.committed.Load(),
+		"raft_term":              s.term.Load(),
+		"etcd_member_id":         s.id.String(),
+		"etcd_cluster_id":        s.clusterID.String(),
+		"etcd_store_nodes":       s.store.Nodes(),
+		"etcd_proposals_waiting": s.w.Pending(),
+	}
+}

@@ -78,6 +78,9 @@ type Config struct {
 	SetLogLevel func(level string) error
 	// EnablePprof serves /debug/pprof/ (--enable-pprof).
 	EnablePprof bool
+	// DebugVars returns the server's own variables for /debug/vars (shown
+	// beside cmdline and memstats, as Go's expvar shows them); nil for none.
+	DebugVars func() map[string]any
 	Logger      *slog.Logger
 	// Now is the clock for TTLs and ttl fields; nil means time.Now.
 	Now func() time.Time
@@ -131,6 +134,7 @@ func NewHandler(cfg Config) http.Handler {
 	mux.HandleFunc("/version", h.serveVersion)
 	mux.HandleFunc("/health", h.serveHealth)
 	mux.HandleFunc("/metrics", h.serveMetrics)
+	mux.HandleFunc("/debug/vars", h.serveDebugVars)
 	if cfg.SetLogLevel != nil {
 		mux.HandleFunc("/config/local/log", h.serveLogLevel)
 	}

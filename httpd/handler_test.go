@@ -383,6 +383,9 @@ func TestInfoEndpointsAndCORS(t *testing.T) {
 	if a := do(t, srv, "GET", "/health", ""); a.status != 200 || a.body != `{"health": "true"}` || a.header.Get("Content-Type") != "text/plain; charset=utf-8" {
 		t.Errorf("health: %d %q %v", a.status, a.body, a.header)
 	}
+	if a := do(t, srv, "GET", "/debug/vars", ""); a.status != 200 || !strings.Contains(a.body, `"cmdline": [`) || !strings.Contains(a.body, `"memstats": {`) {
+		t.Errorf("debug vars: %d %.200s", a.status, a.body)
+	}
 	if a := do(t, srv, "GET", "/v2/stats/store", ""); !strings.HasPrefix(a.body, `{"getsSuccess":`) || strings.HasSuffix(a.body, "\n") {
 		t.Errorf("store stats: %q", a.body)
 	}

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"runtime"
+	"slices"
 	"time"
 )
 
@@ -109,4 +112,46 @@ func (h *handler) serveLogLevel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// serveDebugVars answers /debug/vars as Go's expvar handler does: a JSON
+// object of variables sorted by name, with cmdline and memstats, plus the
+// server's own (store index and hash, raft indexes), which tests use to
+// compare members.
+func (h *handler) serveDebugVars(w http.ResponseWriter, r *http.Request) {
+	if !allowGet(w, r) {
+		return
+	}
+	vars := map[string]any{"cmdline": os.Args}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	vars["memstats"] = ms
+	if h.cfg.DebugVars != nil {
+		for k, v := range h.cfg.DebugVars() {
+			vars[k] = v
+		}
+	}
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	io.WriteString(w, "{\n")
+	for i, k := range names {
+		b, err := json.Marshal(vars[k])
+		if err != nil {
+			b = []byte(`null`)
+		}
+		kb, _ := json.Marshal(k)
+		sep := ",\n"
+		if i == len(names)-1 {
+			sep = "\n"
+		}
+		w.Write(kb)
+		io.WriteString(w, ": ")
+		w.Write(b)
+		io.WriteString(w, sep)
+	}
+	io.WriteString(w, "}\n")
 }
