@@ -578,6 +578,19 @@ func TestEtcdctlWatch(t *testing.T) {
 		waitWatchers(t, m, 1)
 		tmpl{}.check(t, "watch, then Ctrl-C", p.interrupt(), "", "", 0)
 	})
+
+	t.Run("member dies", func(t *testing.T) {
+		// The connection of a watch waiting for its next change breaks:
+		// etcdctl fails with exit code 4. (This ends the member.)
+		waitWatchers(t, m, 0)
+		p := startCtl(t, append(ep, "watch", "--forever", "/dies")...)
+		waitWatchers(t, m, 1)
+		put(t, m, "dies", "1")
+		p.waitStdout(1)
+		waitWatchers(t, m, 1) // the watch for the next change
+		m.p.Kill()
+		tmpl{}.check(t, "watch --forever, then the member dies", p.wait(), "1\n", unavailable("unexpected EOF"), 4)
+	})
 }
 
 // TestEtcdctlExecWatch runs a shell command for each change and checks the
@@ -1106,6 +1119,15 @@ func TestEtcdctlCluster(t *testing.T) {
 		// The member list works without a leader; the leader lookup does not.
 		x.check(t, "member list", run("--endpoints {survivor} member list"), "",
 			"Failed to get leader:  client: etcd cluster is unavailable or misconfigured\n", 1)
+		// Membership changes need a quorum too; member commands print the
+		// bare error (and remove no newline after it).
+		x.vars["downid"] = ids[c.members[down1].name]
+		x.check(t, "member add", run("--no-sync --endpoints {survivor} --timeout 300ms member add infra4 http://127.0.0.1:9"), "",
+			"client: etcd cluster is unavailable or misconfigured\n", 1)
+		x.check(t, "member remove", run("--no-sync --endpoints {survivor} --timeout 300ms member remove {downid}"), "",
+			"Received an error trying to remove member {downid}: client: etcd cluster is unavailable or misconfigured", 1)
+		x.check(t, "member update", run("--no-sync --endpoints {survivor} --timeout 300ms member update {downid} http://127.0.0.1:9"), "",
+			"client: etcd cluster is unavailable or misconfigured\n", 1)
 	})
 
 	c.members[survivor].p.Kill()
