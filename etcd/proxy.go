@@ -169,6 +169,8 @@ type proxyHandler struct {
 	// stopping ends every request in flight (open watches included) when
 	// the proxy shuts down.
 	stopping context.Context
+	// bufs recycles the buffers that copy answers to clients.
+	bufs sync.Pool
 }
 
 func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -338,16 +340,21 @@ func (p *proxyHandler) forward(w http.ResponseWriter, r *http.Request) {
 		h[k] = vs
 	}
 	w.WriteHeader(resp.StatusCode)
-	streamBody(w, resp.Body)
+	buf, _ := p.bufs.Get().(*[]byte)
+	if buf == nil {
+		b := make([]byte, 32<<10)
+		buf = &b
+	}
+	streamBody(w, resp.Body, *buf)
+	p.bufs.Put(buf)
 }
 
-// streamBody copies an answer's body to the client as it comes, flushing
-// every piece: a watch's events reach the client when they happen. It
-// stops at the end of the body or when the client is gone.
-func streamBody(w http.ResponseWriter, body io.Reader) {
+// streamBody copies an answer's body to the client as it comes, through
+// buf, flushing every piece: a watch's events reach the client when they
+// happen. It stops at the end of the body or when the client is gone.
+func streamBody(w http.ResponseWriter, body io.Reader, buf []byte) {
 	rc := http.NewResponseController(w)
 	rc.Flush()
-	buf := make([]byte, 32<<10)
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {

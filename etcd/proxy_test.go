@@ -585,3 +585,35 @@ func TestMinLevelHandler(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// BenchmarkProxy compares a small GET answered by a member directly with
+// the same GET through the proxy (both over loopback HTTP).
+func BenchmarkProxy(b *testing.B) {
+	member := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"action":"get","node":{"key":"/k","value":"v","modifiedIndex":4,"createdIndex":4}}`)
+	}))
+	defer member.Close()
+	log, _ := testLogger()
+	d := newDirector(5*time.Second, log)
+	d.set([]string{member.URL})
+	stopping, stop := context.WithCancel(context.Background())
+	defer stop()
+	h := &proxyHandler{director: d, transport: newProxyTransport(time.Second, 0, 5*time.Second, nil),
+		metrics: newProxyMetrics(), log: log, stopping: stopping}
+	proxy := httptest.NewServer(h)
+	defer proxy.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	for _, target := range []struct{ name, url string }{{"direct", member.URL}, {"proxied", proxy.URL}} {
+		b.Run(target.name, func(b *testing.B) {
+			for b.Loop() {
+				resp, err := client.Get(target.url + "/v2/keys/k")
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+}
