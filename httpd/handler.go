@@ -81,7 +81,7 @@ type Config struct {
 	// DebugVars returns the server's own variables for /debug/vars (shown
 	// beside cmdline and memstats, as Go's expvar shows them); nil for none.
 	DebugVars func() map[string]any
-	Logger      *slog.Logger
+	Logger    *slog.Logger
 	// Now is the clock for TTLs and ttl fields; nil means time.Now.
 	Now func() time.Time
 }
