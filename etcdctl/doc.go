@@ -118,4 +118,10 @@
 // fallbacks, timeouts (a fake clock where the absence of a timeout is
 // checked), TLS with generated certificates, exec-watch (the test binary
 // stands in for the command), check perf, help and bad usage.
+//
+// The whole-binary tests in ../e2e/etcdctl_test.go run the built etcdctl
+// against real members of the project's etcd: every key command in the
+// three output formats, watch and exec-watch, the sync, the ETCDCTL_*
+// variables, the member commands, cluster-health and failover with members
+// down, timeouts against a member without quorum, TLS and bad input.
 package main
