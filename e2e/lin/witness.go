@@ -1,0 +1,602 @@
+package lin
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Witness is the smallest failing part the checker found of one key's
+// history: operations that cannot be linearized from any state the
+// operations before them may leave the key in. Operations are named by
+// their index in the slice given to Check.
+//
+// Every reduction that leads to it keeps the proof intact, so a witness is
+// a proof that the whole history is not linearizable, not just a suspect:
+//   - the history is cut at the first point where it stops being
+//     linearizable; operations answered after that point are treated as
+//     unknown (listed in Cut);
+//   - the operations before a quiet moment (no completed operation in
+//     flight) are summed up by the states they can leave the key in (From),
+//     when those states alone already make the rest fail; operations of
+//     unknown outcome called earlier stay in Ops, free to take effect
+//     later;
+//   - reads (a Get, or a conditional request that failed) are dropped
+//     while the rest still fails: dropping a read only removes a
+//     constraint.
+//
+// Writes are never dropped: without them, a read could fail for a reason
+// the real history does not have.
+type Witness struct {
+	Key string
+	// At is the time of the answer at which the key's history stops being
+	// linearizable: operations answered later count as unknown (Unknown if
+	// the whole history was needed).
+	At int64
+	// Earlier is how many operations on Key completed before the time
+	// Since, when the completed operations of Ops begin; From sums them up.
+	Earlier int
+	Since   int64
+	// From holds the states Key may hold at Since: every order of the
+	// earlier operations (operations of unknown outcome taking effect
+	// before Since or not) leaves it in one of them. When listing them all
+	// would cost too much, From holds less: if the history had a
+	// linearization, one would pass through one of them at Since (the
+	// explanation says which). When Earlier is 0, From is the state
+	// Options.Initial gives. Writers[i] is the index of the operation that
+	// wrote From[i], or -1 for the initial state.
+	From    []State
+	Writers []int
+	// Ops is the failing part, in call order.
+	Ops []int
+	// Cut lists the operations of Ops answered after At: they count as
+	// unknown.
+	Cut []int
+	// Linearized is the longest order of operations of Ops the search
+	// linearized (starting from Start), and Stuck the operations none of
+	// which can take effect after it.
+	Start      State
+	Linearized []int
+	Stuck      []int
+	// Partial is set when the search for a smaller part ran out of
+	// budget: Ops still cannot be linearized, but a smaller part may
+	// exist.
+	Partial bool
+
+	unread []bool // per From state: it stands for any value no operation before At reads
+	lossy  bool   // From holds only the states a linearization would pass through
+	text   string // the witness in words
+}
+
+// part is a sub-history of one key: copies of operations (some weakened
+// to unknown) and their indices in the checked slice, in call order.
+type part struct {
+	ops []Op
+	idx []int
+}
+
+// event is a call or a return of an operation of a part.
+type event struct {
+	t   int64
+	ret bool
+	op  int // index into the part
+}
+
+// events returns p's calls and returns in the order the search lists them.
+func (pt part) events() []event {
+	ev := make([]event, 0, 2*len(pt.ops))
+	for i, op := range pt.ops {
+		ev = append(ev, event{op.Call, false, i}, event{op.Return, true, i})
+	}
+	slices.SortFunc(ev, func(a, b event) int {
+		if c := cmp.Compare(a.t, b.t); c != 0 {
+			return c
+		}
+		if a.ret != b.ret {
+			if a.ret {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.op, b.op)
+	})
+	return ev
+}
+
+// shrinker finds a witness within a budget.
+type shrinker struct {
+	key      string
+	maxSteps int64
+	total    *budget // all the searches' steps together
+	partial  bool    // some search ran out of budget
+}
+
+// explainFactor is how many keys' worth of steps (Options.MaxSteps) the
+// explanation may use in all.
+const explainFactor = 2
+
+// explain finds a witness for key, whose operations (indices idx into
+// hist) are not linearizable from init.
+func explain(hist []Op, key string, idx []int, init State, maxSteps int64, deadline time.Time) *Witness {
+	sh := &shrinker{key: key, maxSteps: maxSteps, total: newBudget(maxSteps*explainFactor, deadline)}
+	full := part{idx: slices.Clone(idx)}
+	for _, i := range idx {
+		full.ops = append(full.ops, hist[i])
+	}
+	from, writers := []State{init}, []int{-1}
+	pre, at := sh.prefix(full, from)
+	w := &Witness{Key: key, At: at, From: from, Writers: writers}
+	rest := pre
+	if needy, ok := unwritten(pre, init); ok {
+		// An operation needs a value no operation writes: it is the
+		// witness on its own.
+		rest = needy
+	} else {
+		if c, ok := sh.startCut(pre, init); ok {
+			rest, w.Earlier, w.Since, w.From, w.Writers, w.unread, w.lossy = c.after, c.earlier, c.since, c.states, c.writers, c.unread, c.lossy
+		}
+		rest = sh.dropReads(rest, w.From)
+	}
+	w.Ops = slices.Clone(rest.idx)
+	slices.SortFunc(w.Ops, func(a, b int) int {
+		return cmp.Or(cmp.Compare(hist[a].Call, hist[b].Call), cmp.Compare(a, b))
+	})
+	for i, op := range rest.ops {
+		if op.Unknown() && !hist[rest.idx[i]].Unknown() {
+			w.Cut = append(w.Cut, rest.idx[i])
+		}
+	}
+	w.deepest(sh, hist, rest)
+	w.Partial = sh.partial
+	return w
+}
+
+// search runs one search of p from state from, within the total budget
+// and at most limit steps.
+func (sh *shrinker) search(p *problem, from State, so searchOptions, limit int64) searchResult {
+	b := newBudget(min(limit, sh.total.steps), sh.total.deadline)
+	r := p.search(p.stateID(from), b, so)
+	sh.total.steps -= b.spent
+	if r.outcome == gaveUp {
+		sh.partial = true
+	}
+	return r
+}
+
+// fails reports whether pt is proven not linearizable from every state
+// in from.
+func (sh *shrinker) fails(pt part, from []State) bool {
+	p := newProblem(sh.key, pt.ops, seq(len(pt.ops)), from, true)
+	for _, s := range from {
+		if sh.search(p, s, searchOptions{}, sh.maxSteps).outcome != illegal {
+			return false
+		}
+	}
+	return true
+}
+
+// seq returns 0, 1, ..., n-1.
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+// relevant drops the operations the model ignores (unknown reads, unknown
+// compares that can never succeed).
+func (sh *shrinker) relevant(pt part, from []State) part {
+	p := newProblem(sh.key, pt.ops, seq(len(pt.ops)), from, false)
+	var out part
+	for _, op := range p.ops {
+		out.ops = append(out.ops, pt.ops[op.index])
+		out.idx = append(out.idx, pt.idx[op.index])
+	}
+	return out
+}
+
+// prefix returns the shortest prefix in time of pt that fails: the
+// operations called before some return, those not answered by then
+// weakened to unknown; and the time of that return. If the history fails
+// up to some moment, it fails up to any later one, so a binary search
+// finds the first.
+func (sh *shrinker) prefix(pt part, from []State) (part, int64) {
+	ev := pt.events()
+	var ends []int // positions just after a completed operation's return
+	for j, e := range ev {
+		if e.ret && !pt.ops[e.op].Unknown() {
+			ends = append(ends, j+1)
+		}
+	}
+	cut := func(k int) part {
+		var out part
+		callPos := make([]int, len(pt.ops))
+		retPos := make([]int, len(pt.ops))
+		for j, e := range ev {
+			if e.ret {
+				retPos[e.op] = j
+			} else {
+				callPos[e.op] = j
+			}
+		}
+		for i, op := range pt.ops {
+			if callPos[i] >= k {
+				continue
+			}
+			if retPos[i] >= k {
+				op.Return, op.Code, op.Got = Unknown, 0, ""
+			}
+			out.ops = append(out.ops, op)
+			out.idx = append(out.idx, pt.idx[i])
+		}
+		return out
+	}
+	if len(ends) == 0 || !sh.fails(cut(ends[len(ends)-1]), from) {
+		return sh.relevant(pt, from), Unknown
+	}
+	lo, hi := -1, len(ends)-1 // cut(ends[hi]) fails; lo is not known to
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if sh.fails(cut(ends[mid]), from) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return sh.relevant(cut(ends[hi]), from), ev[ends[hi]-1].t
+}
+
+// unwritten returns the completed operations of pt that need the key to
+// hold a value (a Get that read it, a compare that matched it) that is not
+// its initial value and that no operation of pt writes, if there are any.
+// Each of them fails on its own, whatever else happens.
+func unwritten(pt part, init State) (part, bool) {
+	written := make(map[string]bool)
+	if init.Exists {
+		written[init.Value] = true
+	}
+	for _, op := range pt.ops {
+		if op.Kind.writesValue() && (op.Unknown() || op.Code == CodeOK) {
+			written[op.Value] = true
+		}
+	}
+	var out part
+	for i, op := range pt.ops {
+		if op.Unknown() || op.Code != CodeOK {
+			continue
+		}
+		if op.Kind == Get && !written[op.Got] || op.Kind.compares() && !written[op.Prev] {
+			out.ops = append(out.ops, op)
+			out.idx = append(out.idx, pt.idx[i])
+		}
+	}
+	return out, len(out.ops) > 0
+}
+
+// maxCuts bounds how many quiet moments startCut tries.
+const maxCuts = 32
+
+// exactShare is the share of Options.MaxSteps startCut spends listing every
+// state before it settles for leaving out the orders that lose a value a
+// later operation reads.
+const exactShare = 8
+
+// startCut is a cut at a quiet moment of a history.
+type startCut struct {
+	after   part    // the completed operations after it, and every operation of unknown outcome
+	earlier int     // how many completed operations are before it
+	since   int64   // its time
+	states  []State // the states the operations before it can leave the key in
+	writers []int   // for each state, the operation that wrote it (-1: the initial state)
+	unread  []bool  // for each state, whether it stands for any value no operation reads
+	lossy   bool    // the states are only those a linearization would pass through
+}
+
+// startCut looks for a quiet moment in pt (every completed operation
+// called before it has returned) such that the rest of pt fails from every
+// state the operations before it can leave the key in, trying the latest
+// moments first. One search of pt (which fails, so it is exhaustive)
+// records the states it reaches at each moment, just as it linearizes the
+// last completed operation before it (operations of unknown outcome it
+// would apply after that are left to the rest, which keeps them all). If
+// that search runs out of budget, a second one prunes as the checker's
+// search does: the states it lists are then only those some linearization
+// would pass through, if there were one, and the witness says so.
+func (sh *shrinker) startCut(pt part, init State) (startCut, bool) {
+	ev := pt.events()
+	callPos := make([]int, len(pt.ops))
+	var cuts, counts []int // positions of the quiet moments, completed operations before each
+	open, done := 0, 0
+	for j, e := range ev {
+		if !e.ret {
+			callPos[e.op] = j
+		}
+		if pt.ops[e.op].Unknown() {
+			continue
+		}
+		if !e.ret && open == 0 && done > 0 {
+			cuts, counts = append(cuts, j), append(counts, done)
+		}
+		if e.ret {
+			open--
+			done++
+		} else {
+			open++
+		}
+	}
+	if len(cuts) > maxCuts {
+		cuts, counts = cuts[len(cuts)-maxCuts:], counts[len(counts)-maxCuts:]
+	}
+	if len(cuts) == 0 {
+		return startCut{}, false
+	}
+	// First list every state; if that costs too much, only those a
+	// linearization would pass through.
+	// Values no operation reads share one state (as in the checker's
+	// search); such a state stands for the value its first writer wrote.
+	p := newProblem(sh.key, pt.ops, seq(len(pt.ops)), []State{init}, true)
+	lossy, partial := false, sh.partial
+	r := sh.search(p, init, searchOptions{statesAt: counts, keepLost: true}, sh.maxSteps/exactShare)
+	if r.outcome == gaveUp {
+		lossy, sh.partial = true, partial
+		r = sh.search(p, init, searchOptions{statesAt: counts}, sh.maxSteps)
+	}
+	if r.outcome != illegal {
+		return startCut{}, false
+	}
+	for n := len(cuts) - 1; n >= 0; n-- {
+		k := cuts[n]
+		var after part
+		for i, op := range pt.ops {
+			if callPos[i] >= k || op.Unknown() {
+				after.ops = append(after.ops, op)
+				after.idx = append(after.idx, pt.idx[i])
+			}
+		}
+		var states []State
+		var writers []int
+		var unread []bool
+		for st, w := range r.states[counts[n]] {
+			s, merged := p.state(st), st != absent && st == p.other
+			if merged {
+				s.Value = pt.ops[p.ops[w].index].Value
+			}
+			states = append(states, s)
+			unread = append(unread, merged)
+			if w >= 0 {
+				writers = append(writers, pt.idx[p.ops[w].index])
+			} else {
+				writers = append(writers, -1)
+			}
+		}
+		if len(states) == 0 {
+			continue
+		}
+		sortStates(states, writers, unread)
+		if sh.fails(after, states) {
+			return startCut{after, counts[n], ev[k].t, states, writers, unread, lossy}, true
+		}
+	}
+	return startCut{}, false
+}
+
+// sortStates sorts states (absent first, then by value), and their writers
+// and unread marks with them.
+func sortStates(states []State, writers []int, unread []bool) {
+	order := seq(len(states))
+	slices.SortFunc(order, func(a, b int) int {
+		sa, sb := states[a], states[b]
+		if sa.Exists != sb.Exists {
+			if sa.Exists {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(sa.Value, sb.Value)
+	})
+	s2, w2, u2 := slices.Clone(states), slices.Clone(writers), slices.Clone(unread)
+	for i, o := range order {
+		states[i], writers[i], unread[i] = s2[o], w2[o], u2[o]
+	}
+}
+
+// dropReads removes the reads of pt that the failure does not need, in
+// chunks that halve (first all of them, then halves, ..., then one by one).
+func (sh *shrinker) dropReads(pt part, from []State) part {
+	var reads []int
+	for i, op := range pt.ops {
+		if op.readOnly() {
+			reads = append(reads, i)
+		}
+	}
+	gone := make([]bool, len(pt.ops))
+	without := func(extra []int) part {
+		var out part
+		for i, op := range pt.ops {
+			if !gone[i] && !slices.Contains(extra, i) {
+				out.ops = append(out.ops, op)
+				out.idx = append(out.idx, pt.idx[i])
+			}
+		}
+		return out
+	}
+	for chunk := len(reads); chunk >= 1; chunk /= 2 {
+		for start := 0; start < len(reads); start += chunk {
+			var try []int
+			for _, i := range reads[start:min(start+chunk, len(reads))] {
+				if !gone[i] {
+					try = append(try, i)
+				}
+			}
+			if len(try) > 0 && sh.fails(without(try), from) {
+				for _, i := range try {
+					gone[i] = true
+				}
+			}
+		}
+	}
+	return without(nil)
+}
+
+// deepest runs the search on the witness's operations from each start
+// state, keeps the longest order it linearizes, and writes the witness in
+// words.
+func (w *Witness) deepest(sh *shrinker, hist []Op, pt part) {
+	p := newProblem(sh.key, pt.ops, seq(len(pt.ops)), w.From, false)
+	var best searchResult
+	bestFrom := -1
+	for i, s := range w.From {
+		r := sh.search(p, s, searchOptions{trackDeepest: true}, sh.maxSteps)
+		if bestFrom < 0 || len(r.order) > len(best.order) {
+			best, bestFrom = r, i
+		}
+	}
+	w.Start = w.From[bestFrom]
+	for _, o := range best.order {
+		w.Linearized = append(w.Linearized, pt.idx[p.ops[o].index])
+	}
+	for _, o := range best.stuck {
+		w.Stuck = append(w.Stuck, pt.idx[p.ops[o].index])
+	}
+	w.text = w.write(hist, p, pt, best)
+}
+
+// write renders the witness, one operation a line.
+func (w *Witness) write(hist []Op, p *problem, pt part, best searchResult) string {
+	var b strings.Builder
+	line := func(i int, note string) {
+		op := hist[i]
+		fmt.Fprintf(&b, "  #%-6d client %-3d %-30s %s%s\n", i, op.Client, span(op.Call, op.Return), op.Describe(), note)
+	}
+	fmt.Fprintf(&b, "key %q", w.Key)
+	if w.At != Unknown {
+		fmt.Fprintf(&b, " stops being linearizable at %s", time.Duration(w.At))
+	}
+	fmt.Fprintf(&b, ": %s cannot be linearized", plural(len(w.Ops), "operation"))
+	if w.Partial {
+		b.WriteString(" (the search for a smaller part ran out of budget)")
+	}
+	b.WriteString("\n")
+	since := time.Duration(w.Since).String()
+	if w.Earlier > 0 {
+		if w.lossy {
+			fmt.Fprintf(&b, "if the history had a linearization, it would have one in which the %s completed\n", plural(w.Earlier, "operation"))
+			fmt.Fprintf(&b, "before %s leave the key holding one of:\n", since)
+		} else {
+			fmt.Fprintf(&b, "before %s, the %s completed by then can only leave the key holding:\n", since, plural(w.Earlier, "operation"))
+		}
+		for j, s := range w.From {
+			if w.Writers[j] < 0 {
+				fmt.Fprintf(&b, "  %s (the initial state)\n", s)
+				continue
+			}
+			if w.unread != nil && w.unread[j] {
+				fmt.Fprintf(&b, "  %s (or any other value no operation before the failure reads), written by\n", s)
+			} else {
+				fmt.Fprintf(&b, "  %s, written by\n", s)
+			}
+			line(w.Writers[j], "")
+		}
+		b.WriteString("and from there, these operations cannot be linearized:\n")
+	} else {
+		fmt.Fprintf(&b, "from the key's initial state, %s, these operations cannot be linearized:\n", w.From[0])
+	}
+	var loose []int
+	for _, i := range w.Ops {
+		if hist[i].Unknown() || slices.Contains(w.Cut, i) {
+			loose = append(loose, i)
+		} else {
+			line(i, "")
+		}
+	}
+	if len(loose) > 0 {
+		b.WriteString("with these of unknown outcome (each may take effect once, at any time after its call, or never):\n")
+		for _, i := range loose {
+			note := ""
+			if slices.Contains(w.Cut, i) {
+				note = "  (answered after the failure: counted as unknown)"
+			}
+			line(i, note)
+		}
+	}
+	fmt.Fprintf(&b, "the longest order found, from %s:\n", w.Start)
+	state := p.stateID(w.Start)
+	if len(best.order) == 0 {
+		b.WriteString("  (none: no operation can go first)\n")
+	}
+	for _, o := range best.order {
+		state, _ = step(state, &p.ops[o])
+		line(pt.idx[p.ops[o].index], "  => "+p.stateText(state))
+	}
+	fmt.Fprintf(&b, "then none of these can take effect next (the key holds %s):\n", p.stateText(state))
+	// Values some operation left could still write.
+	writable := make(map[int32]bool)
+	for i := range p.ops {
+		if !slices.Contains(best.order, int32(i)) && p.ops[i].kind.writesValue() {
+			writable[p.ops[i].value] = true
+		}
+	}
+	loose = loose[:0]
+	for _, o := range best.stuck {
+		op := &p.ops[o]
+		if !op.known {
+			loose = append(loose, pt.idx[op.index])
+			continue
+		}
+		note := "  (fits, but no order of the rest works after it)"
+		if _, ok := step(state, op); !ok {
+			_, code := answer(state, op)
+			if op.kind == Get && code == CodeOK {
+				note = "  (the key holds " + p.stateText(state) + ")"
+			} else {
+				note = "  (the model answers " + codeWord(code) + ")"
+			}
+			if v := needs(op); v != absent && !writable[v] {
+				note += " and no operation left writes " + p.stateText(v)
+			}
+		}
+		line(pt.idx[op.index], note)
+	}
+	if len(loose) > 0 {
+		fmt.Fprintf(&b, "  (nor any of the %s of unknown outcome: no order of the rest works after any of them)\n", plural(len(loose), "operation"))
+	}
+	return b.String()
+}
+
+// needs returns the value a completed operation needs the key to hold (a
+// Get that read it, a compare that matched it), or absent.
+func needs(op *kop) int32 {
+	switch {
+	case !op.known || op.code != CodeOK:
+		return absent
+	case op.kind == Get:
+		return op.got
+	case op.kind.compares():
+		return op.prev
+	}
+	return absent
+}
+
+// plural writes "1 operation" or "n operations".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// codeWord names an answer the model gives.
+func codeWord(code int) string {
+	if code == CodeOK {
+		return "ok"
+	}
+	return codeText(code)
+}
+
+// String returns the witness in words, one operation a line (the same
+// text Result.Explanation ends with).
+func (w *Witness) String() string { return w.text }
