@@ -137,6 +137,7 @@ func TestDiscoveryWalkthrough(t *testing.T) {
 		}
 	}
 	start := func(m *member, extra ...string) {
+		waitPortsFree(t, m.clientURL, m.peerURL)
 		m.p = startProc(t, dir, nil, bin.etcd, append([]string{
 			"--name", m.name, "--data-dir", m.dataDir,
 			"--listen-client-urls", m.clientURL, "--advertise-client-urls", m.clientURL,

@@ -100,6 +100,31 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
+// waitPortsFree waits until the ports of the given URLs can be bound. Tests
+// that must use fixed ports (they follow documented walkthroughs) call it
+// before starting a process on them: some of those ports lie in the range
+// the OS hands out for outgoing connections, so another test's connection
+// can hold one for a moment.
+func waitPortsFree(t *testing.T, urls ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, u := range urls {
+		host := u[strings.Index(u, "://")+3:]
+		host = strings.Replace(host, "localhost:", "127.0.0.1:", 1)
+		for {
+			l, err := net.Listen("tcp", host)
+			if err == nil {
+				l.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("port of %s stayed busy for 30 s: %v", u, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
 // syncBuffer is a goroutine-safe buffer for a process's output.
 type syncBuffer struct {
 	mu sync.Mutex

@@ -26,6 +26,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Fatal("README.md has no ```console blocks")
 	}
 	dir := t.TempDir()
+	waitPortsFree(t, "http://localhost:2379", "http://localhost:2380")
 	p := startProc(t, dir, nil, bin.etcd) // no flags at all
 	m := &member{name: "default", clientURL: "http://localhost:2379", p: p}
 	waitReady(t, m)

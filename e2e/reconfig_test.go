@@ -396,9 +396,21 @@ func TestRemovedMemberRestart(t *testing.T) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	// A removed ID is gone for good: 410 when removed again.
+	// A removed ID is gone for good: 410 when removed again, and (as etcd
+	// 2.3.8 answers) a plain 500 for an update.
 	if code, _, body := httpDo(t, "DELETE", c.members[0].clientURL+"/v2/members/"+ids[m.name], ""); code != 410 || body != `{"message":"Member permanently removed: `+ids[m.name]+`"}` {
 		t.Errorf("removing a removed member: %d %s", code, body)
+	}
+	req, _ := http.NewRequest("PUT", c.members[0].clientURL+"/v2/members/"+ids[m.name], strings.NewReader(`{"peerURLs":["http://127.0.0.1:1"]}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 500 || string(b) != `{"message":"Internal Server Error"}` {
+			t.Errorf("updating a removed member: %d %s", resp.StatusCode, b)
+		}
 	}
 }
 

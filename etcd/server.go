@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"v2etcd/httpd"
 	"v2etcd/kv"
 	"v2etcd/peer"
 	"v2etcd/raft"
@@ -258,9 +259,20 @@ func (s *server) AddMember(ctx context.Context, urls peer.URLs) (*peer.Member, e
 		return nil, err
 	}
 	if err := s.confChange(ctx, raft.ConfChangeAddNode, m.ID, urls.Strings()); err != nil {
-		return nil, err
+		return nil, onlyDeleteSaysGone(err)
 	}
 	return m, nil
+}
+
+// errIDRemoved is how an add or update of a removed member fails: etcd
+// answers those with a plain 500 and keeps 410 for a DELETE.
+var errIDRemoved = errors.New("etcdserver: ID removed")
+
+func onlyDeleteSaysGone(err error) error {
+	if errors.Is(err, httpd.ErrMemberRemoved) {
+		return errIDRemoved
+	}
+	return err
 }
 
 // RemoveMember proposes removing member id. A leader asked to remove
@@ -321,9 +333,9 @@ func (s *server) strictReconfigCheck(kind confChangeKind, id peer.ID) error {
 // UpdateMember proposes new peer URLs for member id.
 func (s *server) UpdateMember(ctx context.Context, id peer.ID, urls peer.URLs) error {
 	if err := s.cluster.checkConfChange(confUpdate, id, urls.Strings()); err != nil {
-		return err
+		return onlyDeleteSaysGone(err)
 	}
-	return s.confChange(ctx, raft.ConfChangeUpdateNode, id, urls.Strings())
+	return onlyDeleteSaysGone(s.confChange(ctx, raft.ConfChangeUpdateNode, id, urls.Strings()))
 }
 
 // confChange proposes a membership change and waits until it is applied
