@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"v2etcd/raft"
 )
@@ -42,8 +43,38 @@ func (w *WAL) ReadAll() (Metadata, raft.HardState, []raft.Entry, error) {
 	return md, hs, ents, nil
 }
 
-func (w *WAL) readAll() (Metadata, raft.HardState, []raft.Entry, error) {
-	rp := replay{at: w.at}
+// ReadOnly replays the WAL in dir from the snapshot marker at, as ReadAll
+// does, but without taking the lock and without changing anything on disk:
+// a torn tail is left where it is (the incomplete write is not returned).
+// It is for tools that read the WAL of a member that may be running, such
+// as etcdctl backup. Damage other than a torn tail is an error, as for
+// ReadAll.
+func ReadOnly(dir string, at SnapshotMarker) (Metadata, raft.HardState, []raft.Entry, error) {
+	dir = filepath.Clean(dir)
+	segs, err := listSegments(dir)
+	if err != nil {
+		return Metadata{}, raft.HardState{}, nil, err
+	}
+	if len(segs) == 0 {
+		return Metadata{}, raft.HardState{}, nil, fmt.Errorf("wal: no segment files in %s", dir)
+	}
+	w := &WAL{dir: dir, at: at, segs: segs, start: coveringSegment(segs, at.Index)}
+	if w.start < 0 {
+		return Metadata{}, raft.HardState{}, nil, fmt.Errorf("%w: no segment in %s covers index %d",
+			ErrSnapshotNotFound, dir, at.Index)
+	}
+	rp, _, _, err := w.scan()
+	if err != nil {
+		return Metadata{}, raft.HardState{}, nil, err
+	}
+	return rp.md, rp.hs, rp.ents, nil
+}
+
+// scan reads the segments from the covering one on and checks them,
+// returning what they hold, the scan result of the last segment and its
+// bytes.
+func (w *WAL) scan() (*replay, scanResult, []byte, error) {
+	rp := &replay{at: w.at}
 	var (
 		buf  []byte
 		crc  uint32
@@ -54,20 +85,28 @@ func (w *WAL) readAll() (Metadata, raft.HardState, []raft.Entry, error) {
 	for i := w.start; i < len(w.segs); i++ {
 		seg := w.segs[i]
 		if data, err = readFileInto(seg.path, buf); err != nil {
-			return Metadata{}, raft.HardState{}, nil, err
+			return nil, res, nil, err
 		}
 		buf = data
 		rp.seg = seg
 		last := i == len(w.segs)-1
 		res, err = scanSegment(seg, data, last, crc, i > w.start, rp.visit)
 		if err != nil {
-			return Metadata{}, raft.HardState{}, nil, err
+			return nil, res, nil, err
 		}
 		crc = res.crc
 	}
 	if !rp.found {
-		return Metadata{}, raft.HardState{}, nil, fmt.Errorf("%w: no marker for snapshot %d (term %d) in %s",
+		return nil, res, nil, fmt.Errorf("%w: no marker for snapshot %d (term %d) in %s",
 			ErrSnapshotNotFound, w.at.Index, w.at.Term, w.dir)
+	}
+	return rp, res, data, nil
+}
+
+func (w *WAL) readAll() (Metadata, raft.HardState, []raft.Entry, error) {
+	rp, res, data, err := w.scan()
+	if err != nil {
+		return Metadata{}, raft.HardState{}, nil, err
 	}
 
 	last := w.segs[len(w.segs)-1]

@@ -1,7 +1,9 @@
 package wal
 
 import (
+	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -534,4 +536,56 @@ func copyDir(t testing.TB, dir string) string {
 		}
 	}
 	return dst
+}
+
+// TestReadOnly replays a WAL that another WAL holds open (and locked)
+// without taking the lock or changing a byte.
+func TestReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(dir, Metadata{MemberID: 7, ClusterID: 9}, Options{SegmentSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ents := []raft.Entry{{Term: 1, Index: 1, Data: []byte("a")}, {Term: 1, Index: 2, Data: []byte("b")}}
+	if err := w.Save(raft.HardState{Term: 1, Commit: 2}, ents); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SaveSnapshot(SnapshotMarker{Index: 1, Term: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Save(raft.HardState{}, []raft.Entry{{Term: 1, Index: 3, Data: []byte("c")}}); err != nil {
+		t.Fatal(err)
+	}
+	before := readDirBytes(t, dir)
+	md, hs, got, err := ReadOnly(dir, SnapshotMarker{Index: 1, Term: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.MemberID != 7 || md.ClusterID != 9 || hs.Term != 1 || len(got) != 2 || got[0].Index != 2 || string(got[1].Data) != "c" {
+		t.Errorf("ReadOnly: %+v %+v %+v", md, hs, got)
+	}
+	if _, _, _, err := ReadOnly(dir, SnapshotMarker{Index: 2, Term: 1}); !errors.Is(err, ErrSnapshotNotFound) {
+		t.Errorf("ReadOnly at a marker that does not exist: %v", err)
+	}
+	if after := readDirBytes(t, dir); !maps.EqualFunc(before, after, bytes.Equal) {
+		t.Error("ReadOnly changed the directory")
+	}
+}
+
+func readDirBytes(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = b
+	}
+	return out
 }
