@@ -104,7 +104,12 @@ func TestBuildIsReproducible(t *testing.T) {
 	if got := string(runOutput(t, "", filepath.Join(binA, "etcd"), "--version")); got != wantEtcd {
 		t.Errorf("etcd --version =\n%s\nwant\n%s", got, wantEtcd)
 	}
-	wantCtl := "etcdctl version " + buildTestVersion + "\n"
+	wantCtl := strings.Join([]string{
+		"etcdctl version " + buildTestVersion,
+		"Git SHA: " + commit,
+		"Go Version: " + goVersion,
+		"Go OS/Arch: " + platform,
+	}, "\n") + "\n"
 	if got := string(runOutput(t, "", filepath.Join(binA, "etcdctl"), "--version")); got != wantCtl {
 		t.Errorf("etcdctl --version = %q, want %q", got, wantCtl)
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -832,8 +833,8 @@ func TestEtcdctlBadInput(t *testing.T) {
 		{args: "--endpoints {live} --ca-file {missing} get /k", stderr: "open {missing}: no such file or directory\n", code: 1},
 		{args: "--endpoints {live} --cert-file {missing} get /k", stderr: "KeyFile and CertFile must both be present[key: , cert: {missing}]\n", code: 1},
 		{args: "--endpoints {live} --cert-file {missing} --key-file {missing} get /k", stderr: "open {missing}: no such file or directory\n", code: 1},
-		{args: "--version", stdout: "etcdctl version 2.3.8\n"},
-		{args: "-v", stdout: "etcdctl version 2.3.8\n"},
+		{args: "--version", stdout: etcdctlVersion},
+		{args: "-v", stdout: etcdctlVersion},
 	}
 	for _, c := range cases {
 		got := runCtl(t, nil, "", x.args(c.args)...)
@@ -1246,3 +1247,7 @@ func TestEtcdctlCheckPerf(t *testing.T) {
 	tmpl{}.check(t, "check perf on an existing prefix", got, "",
 		"Error:  check perf: /busy/ already exists; remove it with 'etcdctl rm --recursive /busy' or choose another --prefix\n", 1)
 }
+
+// etcdctlVersion is what etcdctl --version prints when built with go build.
+var etcdctlVersion = "etcdctl version 2.3.8\nGit SHA: Not provided (use ./build instead of go build)\n" +
+	"Go Version: " + runtime.Version() + "\nGo OS/Arch: " + runtime.GOOS + "/" + runtime.GOARCH + "\n"

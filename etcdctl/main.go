@@ -15,16 +15,28 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"time"
 
 	"v2etcd/discover"
 )
 
-// version is the etcdctl version this program reports and matches. It is
-// a variable so that ./build can stamp it with the linker
-// (-ldflags "-X main.version=..."); nothing else writes it.
-var version = "2.3.8"
+// version is the etcdctl version this program reports and matches, and
+// gitSHA the commit it was built from. They are variables so that ./build
+// can stamp them with the linker (-ldflags "-X main.version=... -X
+// main.gitSHA=..."); nothing else writes them.
+var (
+	version = "2.3.8"
+	gitSHA  = "Not provided (use ./build instead of go build)"
+)
+
+// versionText is what --version prints: etcdctl 2.3.8's line first (scripts
+// read it), then the commit and the Go toolchain, as etcd --version shows.
+func versionText() string {
+	return fmt.Sprintf("etcdctl version %s\nGit SHA: %s\nGo Version: %s\nGo OS/Arch: %s/%s\n",
+		version, gitSHA, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
 
 // app is one run of etcdctl. Everything that touches the process (standard
 // streams, environment, signals, randomness, the terminal) comes in
@@ -117,7 +129,7 @@ func (a *app) dispatch(args []string) error {
 		a.printAppHelp()
 		return nil
 	case g.version:
-		fmt.Fprintf(a.stdout, "etcdctl version %s\n", version)
+		io.WriteString(a.stdout, versionText())
 		return nil
 	case len(rest) == 0:
 		a.printAppHelp()
