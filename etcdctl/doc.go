@@ -21,9 +21,14 @@
 //	member list|add|remove|update               change the membership
 //	cluster-health [--forever]                  ask every member /health
 //	check perf                                  measure write performance
+//	backup --data-dir D --backup-dir B          copy a member's data for a new cluster
 //
-// Not yet here: backup (it needs the project's WAL package) and the user,
-// role and auth commands (the server has no auth yet).
+// backup reads the WAL without its lock (wal.ReadOnly), so the member may
+// be running; the copy gets new random member and cluster IDs, and etcd
+// --force-new-cluster starts a one-member cluster from it. It is the one
+// command that imports the project's packages (wal, raft); --discovery-srv
+// uses discover for its DNS lookups. Not here: the user, role and auth
+// commands (the server has no auth).
 //
 // --discovery-srv (-D, ETCDCTL_DISCOVERY_SRV) takes the endpoints from the
 // domain's SRV records, _etcd-client-ssl._tcp (https) and _etcd-client._tcp

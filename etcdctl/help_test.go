@@ -102,7 +102,6 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"member", "foo"}, `unknown command "foo" (see 'etcdctl member --help')`},
 		{[]string{"help", "foo"}, `no help topic for "foo" (see 'etcdctl --help')`},
 		{[]string{"help", "member", "foo"}, `no help topic for "foo" (see 'etcdctl member --help')`},
-		{[]string{"backup"}, `unknown command "backup" (see 'etcdctl --help')`},
 		{[]string{"--bogus", "get", "k"}, "flag provided but not defined: -bogus (see 'etcdctl --help')"},
 		{[]string{"--timeout", "5", "get", "k"}, `invalid value "5" for flag -timeout: parse error (see 'etcdctl --help')`},
 		{[]string{"--debug=maybe", "get", "k"}, `invalid boolean value "maybe" for -debug: parse error (see 'etcdctl --help')`},

@@ -184,6 +184,7 @@ func usageError(err error, path string) error {
 // commands returns etcdctl's commands in the order help lists them.
 func commands() []*command {
 	return []*command{
+		backupCommand(),
 		clusterHealthCommand(),
 		mkCommand(),
 		mkdirCommand(),
