@@ -71,8 +71,9 @@ type Result struct {
 
 // keyResult is one key's outcome.
 type keyResult struct {
-	outcome outcome
-	steps   int64
+	outcome  outcome
+	steps    int64
+	frontier int // see searchResult.frontier: an index into the checked slice, or -1
 }
 
 // Check decides whether the history ops is linearizable for a register per
@@ -135,7 +136,9 @@ func Check(ops []Op, opts Options) (Result, error) {
 	wg.Wait()
 
 	res := Result{Ops: len(ops), Keys: len(keys)}
+	frontier := make(map[string]int)
 	for k, r := range results {
+		frontier[keys[k]] = r.frontier
 		res.Steps += r.steps
 		switch r.outcome {
 		case illegal:
@@ -148,7 +151,7 @@ func Check(ops []Op, opts Options) (Result, error) {
 	case len(res.Failed) > 0:
 		res.Verdict = NotLinearizable
 		key := res.Failed[0]
-		res.Witness = explain(ops, key, byKey[key], initial(opts, key), opts.MaxSteps, deadline)
+		res.Witness = explain(ops, key, byKey[key], initial(opts, key), frontier[key], opts.MaxSteps, deadline)
 	case len(res.Inconclusive) > 0:
 		res.Verdict = Inconclusive
 	}
@@ -166,7 +169,11 @@ func initial(opts Options, key string) State {
 func checkKey(ops []Op, key string, idx []int, init State, b *budget) keyResult {
 	p := newProblem(key, ops, idx, []State{init}, true)
 	r := p.search(p.stateID(init), b, searchOptions{})
-	return keyResult{outcome: r.outcome, steps: b.spent}
+	k := keyResult{outcome: r.outcome, steps: b.spent, frontier: -1}
+	if r.frontier >= 0 {
+		k.frontier = p.ops[r.frontier].index
+	}
+	return k
 }
 
 // explain writes the result in words.

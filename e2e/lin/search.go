@@ -93,6 +93,12 @@ type searchResult struct {
 	state int32
 	stuck []int32
 
+	// frontier is, for illegal or gaveUp, the operation whose return was
+	// the latest first return of the list at any point the search reached
+	// (or -1): the operations up to just before that return are
+	// linearizable, even with those answered later counted as unknown.
+	frontier int32
+
 	// With statesAt: for each count n asked for, each state the search
 	// reached just as it linearized its n-th completed operation, with the
 	// operation that wrote it (-1: the initial state). Without keepLost,
@@ -168,7 +174,8 @@ type searcher struct {
 	classOps [][]int32
 	used     []int
 	memo     *memo
-	eager    bool // offer a fitting observer alone (see next)
+	eager    bool  // offer a fitting observer alone (see next)
+	far      int32 // the latest first return of the list at any point reached
 	// For each value: how many operations not yet linearized may still
 	// write it, and how many completed ones not yet linearized need the
 	// key to hold it (a Get that read it, a compare that matched it).
@@ -266,7 +273,7 @@ func (p *problem) search(init int32, b *budget, so searchOptions) searchResult {
 		}
 	}
 	var (
-		res    = searchResult{state: init}
+		res    = searchResult{state: init, frontier: -1}
 		stack  []frame
 		state  = init
 		writer = int32(-1)
@@ -295,8 +302,7 @@ func (p *problem) search(init int32, b *budget, so searchOptions) searchResult {
 		}
 		if i := s.next(&cur, state); i >= 0 {
 			if !b.spend() {
-				res.outcome = gaveUp
-				return res
+				return s.finish(res, gaveUp)
 			}
 			op := &p.ops[i]
 			next, ok := step(state, op)
@@ -335,12 +341,10 @@ func (p *problem) search(init int32, b *budget, so searchOptions) searchResult {
 		}
 		// No candidate left here: backtrack.
 		if !b.spend() {
-			res.outcome = gaveUp
-			return res
+			return s.finish(res, gaveUp)
 		}
 		if len(stack) == 0 {
-			res.outcome = illegal
-			return res
+			return s.finish(res, illegal)
 		}
 		top := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -357,6 +361,15 @@ func (p *problem) search(init int32, b *budget, so searchOptions) searchResult {
 			s.used[op.class]--
 		}
 	}
+}
+
+// finish sets the result's outcome and frontier.
+func (s *searcher) finish(res searchResult, o outcome) searchResult {
+	res.outcome = o
+	if s.far > 0 {
+		res.frontier = s.nodes[s.far].op
+	}
+	return res
 }
 
 // next returns the next candidate at the point cur is at, or -1 when
@@ -393,6 +406,9 @@ func (s *searcher) next(cur *cursor, state int32) int32 {
 			return nodes[c].op
 		}
 		cur.inKnown, cur.firstRet, cur.class = false, cur.node, 0
+		if cur.node > s.far {
+			s.far = cur.node
+		}
 	}
 	for cur.class < len(s.classOps) {
 		ops := s.classOps[cur.class]

@@ -66,7 +66,7 @@ type Witness struct {
 	// exist.
 	Partial bool
 
-	unread []bool // per From state: it stands for any value no operation before At reads
+	unread []bool // per From state: it stands for any value no operation considered reads
 	lossy  bool   // From holds only the states a linearization would pass through
 	text   string // the witness in words
 }
@@ -120,14 +120,14 @@ const explainFactor = 2
 
 // explain finds a witness for key, whose operations (indices idx into
 // hist) are not linearizable from init.
-func explain(hist []Op, key string, idx []int, init State, maxSteps int64, deadline time.Time) *Witness {
+func explain(hist []Op, key string, idx []int, init State, frontier int, maxSteps int64, deadline time.Time) *Witness {
 	sh := &shrinker{key: key, maxSteps: maxSteps, total: newBudget(maxSteps*explainFactor, deadline)}
 	full := part{idx: slices.Clone(idx)}
 	for _, i := range idx {
 		full.ops = append(full.ops, hist[i])
 	}
 	from, writers := []State{init}, []int{-1}
-	pre, at := sh.prefix(full, from)
+	pre, at := sh.prefix(full, from, frontier)
 	w := &Witness{Key: key, At: at, From: from, Writers: writers}
 	rest := pre
 	if needy, ok := unwritten(pre, init); ok {
@@ -203,8 +203,11 @@ func (sh *shrinker) relevant(pt part, from []State) part {
 // operations called before some return, those not answered by then
 // weakened to unknown; and the time of that return. If the history fails
 // up to some moment, it fails up to any later one, so a binary search
-// finds the first.
-func (sh *shrinker) prefix(pt part, from []State) (part, int64) {
+// finds the first. The checker's search already proved the whole history
+// fails, and that it is linearizable up to just before the return of
+// operation frontier (an index into the checked slice, or -1): the search
+// starts from there, trying the next return first.
+func (sh *shrinker) prefix(pt part, from []State, frontier int) (part, int64) {
 	ev := pt.events()
 	var ends []int // positions just after a completed operation's return
 	for j, e := range ev {
@@ -235,10 +238,34 @@ func (sh *shrinker) prefix(pt part, from []State) (part, int64) {
 		}
 		return out
 	}
-	if len(ends) == 0 || !sh.fails(cut(ends[len(ends)-1]), from) {
+	if len(ends) == 0 {
 		return sh.relevant(pt, from), Unknown
 	}
-	lo, hi := -1, len(ends)-1 // cut(ends[hi]) fails; lo is not known to
+	// cut(ends[hi]) fails (the whole history does, and the operations of
+	// unknown outcome called after the last answer change nothing);
+	// cut(ends[lo]) does not, or lo is -1.
+	lo, hi := -1, len(ends)-1
+	for j, e := range ev {
+		if e.ret && pt.idx[e.op] == frontier {
+			for lo+1 < hi && ends[lo+1] <= j {
+				lo++
+			}
+		}
+	}
+	// A prefix that fails costs a whole search that rules out every order,
+	// one that does not is usually cheap: walk on from lo a few returns at
+	// a time, then gallop, then halve.
+	for n, stride := 0, 1; hi-lo > 1; n++ {
+		next := min(lo+stride, hi-1)
+		if sh.fails(cut(ends[next]), from) {
+			hi = next
+			break
+		}
+		lo = next
+		if n >= linearProbes {
+			stride *= 2
+		}
+	}
 	for hi-lo > 1 {
 		mid := (lo + hi) / 2
 		if sh.fails(cut(ends[mid]), from) {
@@ -277,8 +304,16 @@ func unwritten(pt part, init State) (part, bool) {
 	return out, len(out.ops) > 0
 }
 
-// maxCuts bounds how many quiet moments startCut tries.
-const maxCuts = 32
+// linearProbes is how many answers after the checker's frontier prefix
+// tries one by one before it gallops.
+const linearProbes = 16
+
+// maxCuts bounds how many quiet moments startCut tries, and
+// maxCutSearches how many searches it runs to list their states.
+const (
+	maxCuts        = 32
+	maxCutSearches = 4
+)
 
 // exactShare is the share of Options.MaxSteps startCut spends listing every
 // state before it settles for leaving out the orders that lose a value a
@@ -297,78 +332,138 @@ type startCut struct {
 }
 
 // startCut looks for a quiet moment in pt (every completed operation
-// called before it has returned) such that the rest of pt fails from every
-// state the operations before it can leave the key in, trying the latest
-// moments first. One search of pt (which fails, so it is exhaustive)
-// records the states it reaches at each moment, just as it linearizes the
-// last completed operation before it (operations of unknown outcome it
-// would apply after that are left to the rest, which keeps them all). If
-// that search runs out of budget, a second one prunes as the checker's
-// search does: the states it lists are then only those some linearization
-// would pass through, if there were one, and the witness says so.
+// called before it has returned, reads aside) such that the rest of pt
+// fails from every state the operations before it can leave the key in,
+// trying the latest moments first. Reads in flight at the moment are
+// dropped (dropping a read only removes a constraint), so that with many
+// clients a moment is quiet often enough.
+//
+// One search of the operations (which fails, so it is exhaustive) records
+// the states it reaches at each moment, just as it linearizes the last
+// completed operation before it (operations of unknown outcome it would
+// apply after that are left to the rest, which keeps them all); moments
+// that drop the same reads share a search. If that search runs out of
+// budget, a second one prunes as the checker's search does: the states it
+// lists are then only those some linearization would pass through, if
+// there were one, and the witness says so.
 func (sh *shrinker) startCut(pt part, init State) (startCut, bool) {
 	ev := pt.events()
 	callPos := make([]int, len(pt.ops))
-	var cuts, counts []int // positions of the quiet moments, completed operations before each
-	open, done := 0, 0
+	retPos := make([]int, len(pt.ops))
 	for j, e := range ev {
-		if !e.ret {
+		if e.ret {
+			retPos[e.op] = j
+		} else {
 			callPos[e.op] = j
 		}
-		if pt.ops[e.op].Unknown() {
+	}
+	var cuts []int // positions of the quiet moments
+	open, done := 0, 0
+	for j, e := range ev {
+		op := pt.ops[e.op]
+		switch {
+		case op.Unknown():
+		case !e.ret && open == 0 && done > 0:
+			cuts = append(cuts, j)
+		}
+		if op.Unknown() {
 			continue
 		}
-		if !e.ret && open == 0 && done > 0 {
-			cuts, counts = append(cuts, j), append(counts, done)
-		}
 		if e.ret {
-			open--
 			done++
-		} else {
-			open++
+		}
+		if !op.readOnly() {
+			if e.ret {
+				open--
+			} else {
+				open++
+			}
 		}
 	}
 	if len(cuts) > maxCuts {
-		cuts, counts = cuts[len(cuts)-maxCuts:], counts[len(counts)-maxCuts:]
+		cuts = cuts[len(cuts)-maxCuts:]
 	}
-	if len(cuts) == 0 {
-		return startCut{}, false
+	// Group the moments by the reads they drop.
+	type group struct {
+		sub    part
+		local  []int // per operation of sub: its index in pt
+		counts []int
+		r      *searchResult
+		p      *problem
+		lossy  bool
 	}
-	// First list every state; if that costs too much, only those a
-	// linearization would pass through.
-	// Values no operation reads share one state (as in the checker's
-	// search); such a state stands for the value its first writer wrote.
-	p := newProblem(sh.key, pt.ops, seq(len(pt.ops)), []State{init}, true)
-	lossy, partial := false, sh.partial
-	r := sh.search(p, init, searchOptions{statesAt: counts, keepLost: true}, sh.maxSteps/exactShare)
-	if r.outcome == gaveUp {
-		lossy, sh.partial = true, partial
-		r = sh.search(p, init, searchOptions{statesAt: counts}, sh.maxSteps)
-	}
-	if r.outcome != illegal {
-		return startCut{}, false
-	}
-	for n := len(cuts) - 1; n >= 0; n-- {
-		k := cuts[n]
-		var after part
+	groups := make(map[string]*group)
+	keyOf := make([]string, len(cuts))
+	countOf := make([]int, len(cuts))
+	for n, k := range cuts {
+		var key strings.Builder
+		var sub part
+		var local []int
 		for i, op := range pt.ops {
-			if callPos[i] >= k || op.Unknown() {
+			if !op.Unknown() && op.readOnly() && callPos[i] < k && retPos[i] > k {
+				fmt.Fprintf(&key, "%d,", i)
+				continue
+			}
+			sub.ops = append(sub.ops, op)
+			sub.idx = append(sub.idx, pt.idx[i])
+			local = append(local, i)
+			if !op.Unknown() && callPos[i] < k {
+				countOf[n]++
+			}
+		}
+		keyOf[n] = key.String()
+		g, ok := groups[keyOf[n]]
+		if !ok {
+			g = &group{sub: sub, local: local}
+			groups[keyOf[n]] = g
+		}
+		g.counts = append(g.counts, countOf[n])
+	}
+	searches := 0
+	for n := len(cuts) - 1; n >= 0; n-- {
+		g := groups[keyOf[n]]
+		if g.r == nil {
+			if searches == maxCutSearches {
+				continue
+			}
+			searches++
+			// First list every state; if that costs too much, only
+			// those a linearization would pass through. Values no
+			// operation reads share one state (as in the checker's
+			// search); such a state stands for the value its first
+			// writer wrote.
+			g.p = newProblem(sh.key, g.sub.ops, seq(len(g.sub.ops)), []State{init}, true)
+			partial := sh.partial
+			r := sh.search(g.p, init, searchOptions{statesAt: g.counts, keepLost: true}, sh.maxSteps/exactShare)
+			if r.outcome == gaveUp {
+				g.lossy, sh.partial = true, partial
+				r = sh.search(g.p, init, searchOptions{statesAt: g.counts}, sh.maxSteps)
+			}
+			g.r = &r
+		}
+		if g.r.outcome != illegal {
+			continue
+		}
+		k, p := cuts[n], g.p
+		var after part
+		for m, op := range g.sub.ops {
+			if op.Unknown() || callPos[g.local[m]] >= k {
 				after.ops = append(after.ops, op)
-				after.idx = append(after.idx, pt.idx[i])
+				after.idx = append(after.idx, g.sub.idx[m])
 			}
 		}
 		var states []State
 		var writers []int
 		var unread []bool
-		for st, w := range r.states[counts[n]] {
+		for st, w := range g.r.states[countOf[n]] {
 			s, merged := p.state(st), st != absent && st == p.other
 			if merged {
-				s.Value = pt.ops[p.ops[w].index].Value
+				s.Value = g.sub.ops[p.ops[w].index].Value
 			}
 			states = append(states, s)
 			unread = append(unread, merged)
 			if w >= 0 {
-				writers = append(writers, pt.idx[p.ops[w].index])
+				writers = append(writers, g.sub.idx[p.ops[w].index])
 			} else {
 				writers = append(writers, -1)
 			}
@@ -378,7 +473,7 @@ func (sh *shrinker) startCut(pt part, init State) (startCut, bool) {
 		}
 		sortStates(states, writers, unread)
 		if sh.fails(after, states) {
-			return startCut{after, counts[n], ev[k].t, states, writers, unread, lossy}, true
+			return startCut{after, countOf[n], ev[k].t, states, writers, unread, g.lossy}, true
 		}
 	}
 	return startCut{}, false
@@ -495,7 +590,7 @@ func (w *Witness) write(hist []Op, p *problem, pt part, best searchResult) strin
 				continue
 			}
 			if w.unread != nil && w.unread[j] {
-				fmt.Fprintf(&b, "  %s (or any other value no operation before the failure reads), written by\n", s)
+				fmt.Fprintf(&b, "  %s (or any other value no operation considered here reads), written by\n", s)
 			} else {
 				fmt.Fprintf(&b, "  %s, written by\n", s)
 			}
