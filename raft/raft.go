@@ -217,11 +217,8 @@ func (r *Raft) checkMessage(m *Message) error {
 	case m.Term == 0 && m.Type != MsgProp && m.Type != MsgReadIndex && m.Type != MsgTransferLeader:
 		return bad("no term")
 	}
-	if m.Snapshot != nil {
-		voters := slices.Sorted(slices.Values(m.Snapshot.Metadata.ConfState.Voters))
-		if slices.Contains(voters, None) || len(slices.Compact(voters)) != len(m.Snapshot.Metadata.ConfState.Voters) {
-			return bad("snapshot membership %v has zero or a duplicate", m.Snapshot.Metadata.ConfState.Voters)
-		}
+	if m.Snapshot != nil && !validVoters(m.Snapshot.Metadata.ConfState.Voters) {
+		return bad("snapshot membership %v has zero or a duplicate", m.Snapshot.Metadata.ConfState.Voters)
 	}
 	for i := range m.Entries {
 		e := &m.Entries[i]
@@ -238,6 +235,12 @@ func (r *Raft) checkMessage(m *Message) error {
 		}
 	}
 	return nil
+}
+
+// validVoters reports whether a membership lists no zero and no duplicate.
+func validVoters(voters []uint64) bool {
+	sorted := slices.Sorted(slices.Values(voters))
+	return !slices.Contains(sorted, None) && len(slices.Compact(sorted)) == len(voters)
 }
 
 // step is Step without the checks; the caller's local inputs (Tick,

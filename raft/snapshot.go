@@ -39,6 +39,9 @@ func (r *Raft) Compact(meta SnapshotMetadata) error {
 	if t, ok := r.log.term(meta.Index); !ok || t != meta.Term {
 		return fmt.Errorf("raft: snapshot at %d has term %d, the log says %d", meta.Index, meta.Term, t)
 	}
+	if !validVoters(meta.ConfState.Voters) {
+		return fmt.Errorf("raft: snapshot membership %v has zero or a duplicate", meta.ConfState.Voters)
+	}
 	r.snapshot = cloneMetadata(meta)
 	if meta.Index <= r.catchUpEntries {
 		return nil

@@ -69,6 +69,8 @@ func TestCompactErrors(t *testing.T) {
 		{SnapshotMetadata{Index: 3, Term: 1}, ErrSnapshotOutOfDate},
 		{SnapshotMetadata{Index: 9, Term: 1}, nil}, // beyond applied
 		{SnapshotMetadata{Index: 5, Term: 7}, nil}, // wrong term
+		{SnapshotMetadata{Index: 5, Term: 1, ConfState: ConfState{Voters: []uint64{1, 1}}}, nil},
+		{SnapshotMetadata{Index: 5, Term: 1, ConfState: ConfState{Voters: []uint64{0}}}, nil},
 	}
 	for _, tt := range tests {
 		err := m.Compact(tt.meta)
