@@ -155,7 +155,7 @@ func Check(ops []Op, opts Options) (Result, error) {
 	case len(res.Inconclusive) > 0:
 		res.Verdict = Inconclusive
 	}
-	res.Explanation = res.explain(opts)
+	res.Explanation = res.describe(opts)
 	return res, nil
 }
 
@@ -167,7 +167,7 @@ func initial(opts Options, key string) State {
 
 // checkKey decides one key's history.
 func checkKey(ops []Op, key string, idx []int, init State, b *budget) keyResult {
-	p := newProblem(key, ops, idx, []State{init}, true)
+	p := newProblem(ops, idx, []State{init}, true)
 	r := p.search(p.stateID(init), b, searchOptions{})
 	k := keyResult{outcome: r.outcome, steps: b.spent, frontier: -1}
 	if r.frontier >= 0 {
@@ -176,8 +176,8 @@ func checkKey(ops []Op, key string, idx []int, init State, b *budget) keyResult 
 	return k
 }
 
-// explain writes the result in words.
-func (r *Result) explain(opts Options) string {
+// describe writes the result in words.
+func (r *Result) describe(opts Options) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "lin: %s on %s: %s", plural(r.Ops, "operation"), plural(r.Keys, "key"), r.Verdict)
 	if r.Verdict != NotLinearizable {

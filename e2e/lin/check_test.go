@@ -157,7 +157,7 @@ func checkWitness(t *testing.T, ops []Op, res Result, initial map[string]string)
 	if w.Key != res.Failed[0] {
 		t.Fatalf("witness key %q, first failed key %q", w.Key, res.Failed[0])
 	}
-	if len(w.From) == 0 || len(w.From) != len(w.Writers) {
+	if len(w.From) == 0 || len(w.From) != len(w.Writers) || len(w.From) != len(w.AnyUnread) {
 		t.Fatalf("witness From %v Writers %v", w.From, w.Writers)
 	}
 	if w.Earlier == 0 {
@@ -211,7 +211,7 @@ func checkWitness(t *testing.T, ops []Op, res Result, initial map[string]string)
 func checkFrom(t *testing.T, ops []Op, res Result, initial map[string]string) {
 	t.Helper()
 	w := res.Witness
-	if w.Earlier == 0 || w.lossy {
+	if w.Earlier == 0 || w.Pruned {
 		return
 	}
 	var before []Op
@@ -254,7 +254,7 @@ func checkFrom(t *testing.T, ops []Op, res Result, initial map[string]string) {
 	for s := range bruteEndStates(before, State{ok, v}) {
 		found := false
 		for j, f := range w.From {
-			if f == s || w.unread[j] && s.Exists && !read[s.Value] {
+			if f == s || w.AnyUnread[j] && s.Exists && !read[s.Value] {
 				found = true
 			}
 		}

@@ -27,7 +27,6 @@ type kop struct {
 
 // problem is one key's history, ready for the search.
 type problem struct {
-	key     string
 	ops     []kop
 	names   []string // value ID -> the value
 	other   int32    // the shared ID of values no operation reads or compares, or absent
@@ -41,8 +40,8 @@ type problem struct {
 // Operations whose outcome is unknown and that cannot change the key are
 // left out: an unknown Get, and an unknown compare whose Prev is never
 // written and is not in extra.
-func newProblem(key string, hist []Op, idx []int, extra []State, merge bool) *problem {
-	p := &problem{key: key, other: absent}
+func newProblem(hist []Op, idx []int, extra []State, merge bool) *problem {
+	p := &problem{other: absent}
 	ids := make(map[string]int32)
 	intern := func(v string) int32 {
 		id, ok := ids[v]

@@ -21,12 +21,24 @@ import (
 // The memo makes the search polynomial in practice: it remembers each
 // configuration the search has reached (the set of operations linearized
 // and the state); reaching one again by another order cannot lead anywhere
-// new, so that branch is cut.
+// new, so that branch is cut (memo.go).
+//
+// More exact reductions (each keeps a linearization if there is one):
+//   - an observer (a completed Get, or a completed request that failed,
+//     which leaves the key as it is) that fits the current state is
+//     linearized at once, alone (see next): concurrent reads would
+//     otherwise multiply the orders to try;
+//   - an order that overwrites a value some completed operation still
+//     needs (a Get that read it, a compare that matched it), when no
+//     operation left can write it again, is dropped at once (see take),
+//     and a history where a needed value is written by nobody fails at
+//     once (see possible);
+//   - values no operation reads or compares share one state (newProblem).
 //
 // Operations of unknown outcome need more care: they never block the walk
 // (their return is at the end of time), so each could be tried at every
 // point after its call, and with u of them the configurations grow like
-// 2^u. Three exact reductions keep them in check:
+// 2^u. Three more reductions keep them in check:
 //   - at each point the completed operations are tried first and the
 //     unknown ones after, so the search first reaches a configuration with
 //     as few unknown operations spent as it can;
@@ -36,12 +48,15 @@ import (
 //     yet can always be left out, so the earlier configuration could do
 //     everything this one can;
 //   - two unknown operations with the same effect (same kind, value and
-//     compare value, for instance two lost writes of values nobody reads,
-//     which share one interned value) are interchangeable, so the search
-//     keeps each such class in call order and only ever tries its first
-//     operation not yet spent (once it has been called). Unknown
-//     operations are not in the list at all: trying them costs a step per
-//     class, not per operation.
+//     compare value, for instance two lost writes of values nobody reads)
+//     are interchangeable, so the search keeps each such class in call
+//     order and only ever tries its first operation not yet spent (once it
+//     has been called). Unknown operations are not in the list at all:
+//     trying them costs a step per class, not per operation.
+//
+// Even so, a key that is not linearizable makes the search rule out every
+// order up to the failure, and that grows fast with the operations of
+// unknown outcome; the budget bounds it.
 
 // budget bounds a search: a number of steps (one step is one attempt to
 // linearize an operation or one backtrack) and an optional deadline.
@@ -424,15 +439,6 @@ func (s *searcher) next(cur *cursor, state int32) int32 {
 // before reports whether the call at position call comes before the
 // return node ret (0, the head, stands for the end of time).
 func before(call, ret int32) bool { return ret == 0 || call < ret }
-
-// firstReturn returns the list's first return node, or 0 if it has none.
-func (s *searcher) firstReturn() int32 {
-	c := s.nodes[0].next
-	for c != 0 && !s.nodes[c].ret {
-		c = s.nodes[c].next
-	}
-	return c
-}
 
 // visit marks operation i linearized, reaching state next, and reports
 // whether that configuration is new (else it unmarks i).

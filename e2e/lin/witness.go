@@ -19,11 +19,12 @@ import (
 //   - the history is cut at the first point where it stops being
 //     linearizable; operations answered after that point are treated as
 //     unknown (listed in Cut);
-//   - the operations before a quiet moment (no completed operation in
-//     flight) are summed up by the states they can leave the key in (From),
-//     when those states alone already make the rest fail; operations of
-//     unknown outcome called earlier stay in Ops, free to take effect
-//     later;
+//   - an operation that needs a value nobody writes is a witness alone;
+//   - otherwise, the operations before a quiet moment (no completed
+//     operation in flight, reads in flight dropped) are summed up by the
+//     states they can leave the key in (From), when those states alone
+//     already make the rest fail; operations of unknown outcome called
+//     earlier stay in Ops, free to take effect on either side;
 //   - reads (a Get, or a conditional request that failed) are dropped
 //     while the rest still fails: dropping a read only removes a
 //     constraint.
@@ -43,13 +44,17 @@ type Witness struct {
 	// From holds the states Key may hold at Since: every order of the
 	// earlier operations (operations of unknown outcome taking effect
 	// before Since or not) leaves it in one of them. When listing them all
-	// would cost too much, From holds less: if the history had a
-	// linearization, one would pass through one of them at Since (the
-	// explanation says which). When Earlier is 0, From is the state
-	// Options.Initial gives. Writers[i] is the index of the operation that
-	// wrote From[i], or -1 for the initial state.
-	From    []State
-	Writers []int
+	// would cost too much, From holds less (and Pruned is set): if the
+	// history had a linearization, one would pass through one of them at
+	// Since. When Earlier is 0, From is the state Options.Initial gives.
+	// Writers[i] is the index of the operation that wrote From[i], or -1
+	// for the initial state. AnyUnread[i] is set when From[i] stands for
+	// any value that none of the operations considered reads or compares
+	// (all alike to them): its writer's value is one of them.
+	From      []State
+	Writers   []int
+	AnyUnread []bool
+	Pruned    bool
 	// Ops is the failing part, in call order.
 	Ops []int
 	// Cut lists the operations of Ops answered after At: they count as
@@ -66,9 +71,7 @@ type Witness struct {
 	// exist.
 	Partial bool
 
-	unread []bool // per From state: it stands for any value no operation considered reads
-	lossy  bool   // From holds only the states a linearization would pass through
-	text   string // the witness in words
+	text string // the witness in words
 }
 
 // part is a sub-history of one key: copies of operations (some weakened
@@ -108,7 +111,6 @@ func (pt part) events() []event {
 
 // shrinker finds a witness within a budget.
 type shrinker struct {
-	key      string
 	maxSteps int64
 	total    *budget // all the searches' steps together
 	partial  bool    // some search ran out of budget
@@ -121,14 +123,14 @@ const explainFactor = 2
 // explain finds a witness for key, whose operations (indices idx into
 // hist) are not linearizable from init.
 func explain(hist []Op, key string, idx []int, init State, frontier int, maxSteps int64, deadline time.Time) *Witness {
-	sh := &shrinker{key: key, maxSteps: maxSteps, total: newBudget(maxSteps*explainFactor, deadline)}
+	sh := &shrinker{maxSteps: maxSteps, total: newBudget(maxSteps*explainFactor, deadline)}
 	full := part{idx: slices.Clone(idx)}
 	for _, i := range idx {
 		full.ops = append(full.ops, hist[i])
 	}
 	from, writers := []State{init}, []int{-1}
 	pre, at := sh.prefix(full, from, frontier)
-	w := &Witness{Key: key, At: at, From: from, Writers: writers}
+	w := &Witness{Key: key, At: at, From: from, Writers: writers, AnyUnread: []bool{false}}
 	rest := pre
 	if needy, ok := unwritten(pre, init); ok {
 		// An operation needs a value no operation writes: it is the
@@ -136,7 +138,7 @@ func explain(hist []Op, key string, idx []int, init State, frontier int, maxStep
 		rest = needy
 	} else {
 		if c, ok := sh.startCut(pre, init); ok {
-			rest, w.Earlier, w.Since, w.From, w.Writers, w.unread, w.lossy = c.after, c.earlier, c.since, c.states, c.writers, c.unread, c.lossy
+			rest, w.Earlier, w.Since, w.From, w.Writers, w.AnyUnread, w.Pruned = c.after, c.earlier, c.since, c.states, c.writers, c.unread, c.lossy
 		}
 		rest = sh.dropReads(rest, w.From)
 	}
@@ -169,7 +171,7 @@ func (sh *shrinker) search(p *problem, from State, so searchOptions, limit int64
 // fails reports whether pt is proven not linearizable from every state
 // in from.
 func (sh *shrinker) fails(pt part, from []State) bool {
-	p := newProblem(sh.key, pt.ops, seq(len(pt.ops)), from, true)
+	p := newProblem(pt.ops, seq(len(pt.ops)), from, true)
 	for _, s := range from {
 		if sh.search(p, s, searchOptions{}, sh.maxSteps).outcome != illegal {
 			return false
@@ -190,7 +192,7 @@ func seq(n int) []int {
 // relevant drops the operations the model ignores (unknown reads, unknown
 // compares that can never succeed).
 func (sh *shrinker) relevant(pt part, from []State) part {
-	p := newProblem(sh.key, pt.ops, seq(len(pt.ops)), from, false)
+	p := newProblem(pt.ops, seq(len(pt.ops)), from, false)
 	var out part
 	for _, op := range p.ops {
 		out.ops = append(out.ops, pt.ops[op.index])
@@ -215,17 +217,17 @@ func (sh *shrinker) prefix(pt part, from []State, frontier int) (part, int64) {
 			ends = append(ends, j+1)
 		}
 	}
+	callPos := make([]int, len(pt.ops))
+	retPos := make([]int, len(pt.ops))
+	for j, e := range ev {
+		if e.ret {
+			retPos[e.op] = j
+		} else {
+			callPos[e.op] = j
+		}
+	}
 	cut := func(k int) part {
 		var out part
-		callPos := make([]int, len(pt.ops))
-		retPos := make([]int, len(pt.ops))
-		for j, e := range ev {
-			if e.ret {
-				retPos[e.op] = j
-			} else {
-				callPos[e.op] = j
-			}
-		}
 		for i, op := range pt.ops {
 			if callPos[i] >= k {
 				continue
@@ -316,8 +318,8 @@ const (
 )
 
 // exactShare is the share of Options.MaxSteps startCut spends listing every
-// state before it settles for leaving out the orders that lose a value a
-// later operation reads.
+// state before it settles for the states a linearization would pass
+// through.
 const exactShare = 8
 
 // startCut is a cut at a quiet moment of a history.
@@ -361,13 +363,11 @@ func (sh *shrinker) startCut(pt part, init State) (startCut, bool) {
 	open, done := 0, 0
 	for j, e := range ev {
 		op := pt.ops[e.op]
-		switch {
-		case op.Unknown():
-		case !e.ret && open == 0 && done > 0:
-			cuts = append(cuts, j)
-		}
 		if op.Unknown() {
 			continue
+		}
+		if !e.ret && open == 0 && done > 0 {
+			cuts = append(cuts, j)
 		}
 		if e.ret {
 			done++
@@ -432,7 +432,7 @@ func (sh *shrinker) startCut(pt part, init State) (startCut, bool) {
 			// operation reads share one state (as in the checker's
 			// search); such a state stands for the value its first
 			// writer wrote.
-			g.p = newProblem(sh.key, g.sub.ops, seq(len(g.sub.ops)), []State{init}, true)
+			g.p = newProblem(g.sub.ops, seq(len(g.sub.ops)), []State{init}, true)
 			partial := sh.partial
 			r := sh.search(g.p, init, searchOptions{statesAt: g.counts, keepLost: true}, sh.maxSteps/exactShare)
 			if r.outcome == gaveUp {
@@ -508,11 +508,12 @@ func (sh *shrinker) dropReads(pt part, from []State) part {
 			reads = append(reads, i)
 		}
 	}
-	gone := make([]bool, len(pt.ops))
-	without := func(extra []int) part {
+	gone := make([]bool, len(pt.ops))  // dropped for good
+	trial := make([]bool, len(pt.ops)) // dropped in the current try
+	kept := func() part {
 		var out part
 		for i, op := range pt.ops {
-			if !gone[i] && !slices.Contains(extra, i) {
+			if !gone[i] && !trial[i] {
 				out.ops = append(out.ops, op)
 				out.idx = append(out.idx, pt.idx[i])
 			}
@@ -521,27 +522,30 @@ func (sh *shrinker) dropReads(pt part, from []State) part {
 	}
 	for chunk := len(reads); chunk >= 1; chunk /= 2 {
 		for start := 0; start < len(reads); start += chunk {
-			var try []int
-			for _, i := range reads[start:min(start+chunk, len(reads))] {
+			try := reads[start:min(start+chunk, len(reads))]
+			n := 0
+			for _, i := range try {
 				if !gone[i] {
-					try = append(try, i)
+					trial[i] = true
+					n++
 				}
 			}
-			if len(try) > 0 && sh.fails(without(try), from) {
-				for _, i := range try {
-					gone[i] = true
+			keep := n > 0 && sh.fails(kept(), from)
+			for _, i := range try {
+				if trial[i] {
+					trial[i], gone[i] = false, keep
 				}
 			}
 		}
 	}
-	return without(nil)
+	return kept()
 }
 
 // deepest runs the search on the witness's operations from each start
 // state, keeps the longest order it linearizes, and writes the witness in
 // words.
 func (w *Witness) deepest(sh *shrinker, hist []Op, pt part) {
-	p := newProblem(sh.key, pt.ops, seq(len(pt.ops)), w.From, false)
+	p := newProblem(pt.ops, seq(len(pt.ops)), w.From, false)
 	var best searchResult
 	bestFrom := -1
 	for i, s := range w.From {
@@ -578,7 +582,7 @@ func (w *Witness) write(hist []Op, p *problem, pt part, best searchResult) strin
 	b.WriteString("\n")
 	since := time.Duration(w.Since).String()
 	if w.Earlier > 0 {
-		if w.lossy {
+		if w.Pruned {
 			fmt.Fprintf(&b, "if the history had a linearization, it would have one in which the %s completed\n", plural(w.Earlier, "operation"))
 			fmt.Fprintf(&b, "before %s leave the key holding one of:\n", since)
 		} else {
@@ -589,7 +593,7 @@ func (w *Witness) write(hist []Op, p *problem, pt part, best searchResult) strin
 				fmt.Fprintf(&b, "  %s (the initial state)\n", s)
 				continue
 			}
-			if w.unread != nil && w.unread[j] {
+			if w.AnyUnread[j] {
 				fmt.Fprintf(&b, "  %s (or any other value no operation considered here reads), written by\n", s)
 			} else {
 				fmt.Fprintf(&b, "  %s, written by\n", s)
