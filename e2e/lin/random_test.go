@@ -219,6 +219,9 @@ func TestInjectedAnomaliesFail(t *testing.T) {
 			}
 			t.Logf("%s seed %d: witness of %d of the key's %d operations (%d earlier summed up), partial %v",
 				a.name, seed, len(res.Witness.Ops), keyOps, res.Witness.Earlier, res.Witness.Partial)
+			if res.Witness.Partial || len(res.Witness.Ops) > keyOps/10 {
+				t.Fatalf("%s seed %d: the witness was not shrunk (%d of %d operations)\n%s", a.name, seed, len(res.Witness.Ops), keyOps, res.Explanation)
+			}
 			if seed == 0 {
 				t.Logf("\n%s", res.Explanation)
 			}
