@@ -81,3 +81,13 @@ func subset(a, b []uint64) bool {
 	}
 	return true
 }
+
+// mix64 is the finaliser of SplitMix64: a cheap, well-spread hash.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}

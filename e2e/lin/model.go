@@ -211,3 +211,17 @@ func step(s int32, op *kop) (int32, bool) {
 	}
 	return next, true
 }
+
+// needs returns the value a completed operation needs the key to hold (a
+// Get that read it, a compare that matched it), or absent.
+func needs(op *kop) int32 {
+	switch {
+	case !op.known || op.code != CodeOK:
+		return absent
+	case op.kind == Get:
+		return op.got
+	case op.kind.compares():
+		return op.prev
+	}
+	return absent
+}

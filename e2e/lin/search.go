@@ -1,11 +1,5 @@
 package lin
 
-import (
-	"cmp"
-	"slices"
-	"time"
-)
-
 // The search of Wing and Gong, with the memo of Lowe (the one porcupine and
 // Knossos use). The calls and returns of one key's operations form a doubly
 // linked list in time order. Walking it from the front, the search tries to
@@ -57,36 +51,6 @@ import (
 // Even so, a key that is not linearizable makes the search rule out every
 // order up to the failure, and that grows fast with the operations of
 // unknown outcome; the budget bounds it.
-
-// budget bounds a search: a number of steps (one step is one attempt to
-// linearize an operation or one backtrack) and an optional deadline.
-type budget struct {
-	steps    int64     // steps left
-	deadline time.Time // zero: none
-	spent    int64     // steps spent
-	tick     int       // steps until the next look at the clock
-}
-
-func newBudget(steps int64, deadline time.Time) *budget {
-	return &budget{steps: steps, deadline: deadline}
-}
-
-// spend takes one step; it reports false when the budget is exhausted.
-func (b *budget) spend() bool {
-	if b.steps <= 0 {
-		return false
-	}
-	b.steps--
-	b.spent++
-	if b.tick--; b.tick < 0 {
-		b.tick = 1023
-		if !b.deadline.IsZero() && time.Now().After(b.deadline) {
-			b.steps = 0
-			return false
-		}
-	}
-	return true
-}
 
 // outcome is what a search found.
 type outcome uint8
@@ -524,88 +488,4 @@ func (r *searchResult) record(s *searcher, stack []frame, state int32) {
 			r.stuck = append(r.stuck, ops[k])
 		}
 	}
-}
-
-// list builds the list of completed operations' calls and returns in time
-// order, and notes every operation's call position. At equal times a call
-// comes before a return, so two operations that touch in time count as
-// concurrent (the order of such clock readings proves nothing).
-func (s *searcher) list() []node {
-	type event struct {
-		t   int64
-		ret bool
-		op  int32
-	}
-	ops := s.p.ops
-	ev := make([]event, 0, 2*len(ops))
-	for i, op := range ops {
-		ev = append(ev, event{op.call, false, int32(i)}, event{op.ret, true, int32(i)})
-	}
-	slices.SortFunc(ev, func(a, b event) int {
-		if c := cmp.Compare(a.t, b.t); c != 0 {
-			return c
-		}
-		if a.ret != b.ret {
-			if a.ret {
-				return 1
-			}
-			return -1
-		}
-		return cmp.Compare(a.op, b.op)
-	})
-	nodes := make([]node, len(ev)+1)
-	ret := make([]int32, len(ops))
-	last := int32(0)
-	for k, e := range ev {
-		n := int32(k + 1)
-		nodes[n] = node{op: e.op, ret: e.ret}
-		if e.ret {
-			ret[e.op] = n
-		} else {
-			s.call[e.op] = n
-		}
-		if ops[e.op].known {
-			nodes[n].prev, nodes[last].next = last, n
-			last = n
-		}
-	}
-	nodes[0].prev, nodes[last].next = last, 0
-	for i := range ops {
-		c, r := s.call[i], ret[i]
-		nodes[c].match, nodes[r].match = r, c
-	}
-	return nodes
-}
-
-// lift takes a call node and its return node out of the list.
-func lift(nodes []node, call int32) {
-	unlink(nodes, call)
-	unlink(nodes, nodes[call].match)
-}
-
-// unlift puts back what lift took out; lifts are undone in reverse order,
-// so the neighbours each node remembers are the right ones again.
-func unlift(nodes []node, call int32) {
-	relink(nodes, nodes[call].match)
-	relink(nodes, call)
-}
-
-func unlink(nodes []node, n int32) {
-	nodes[nodes[n].prev].next = nodes[n].next
-	nodes[nodes[n].next].prev = nodes[n].prev
-}
-
-func relink(nodes []node, n int32) {
-	nodes[nodes[n].prev].next = n
-	nodes[nodes[n].next].prev = n
-}
-
-// mix64 is the finaliser of SplitMix64: a cheap, well-spread hash.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
 }
