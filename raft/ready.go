@@ -33,6 +33,14 @@ type SoftState struct {
 //     index.
 //  4. Call Advance(rd).
 //
+// A caller that applies on another goroutine may call Advance before the
+// normal entries are applied, as etcd's server does, but not before it has
+// called ApplyConfChange for (or declined) every conf change among
+// CommittedEntries: raft's configuration, the rule that only one change is
+// pending, and the refusal to campaign with a change unapplied all take
+// Advance to mean that conf changes up to there are applied. Raft also
+// takes a received Snapshot's membership at Advance.
+//
 // Commit-index changes alone do not need an fsync: a member that forgets
 // its commit index after a crash learns it again from the leader.
 //
