@@ -37,6 +37,15 @@ type Options struct {
 	MaxSegments int
 	// Logger receives notes such as the torn-tail repair line. Nil discards.
 	Logger *slog.Logger
+	// OnSync, when set, is called after each fsync that makes a segment's
+	// content durable, with the segment's path and the offset up to which
+	// the segment is now durable: after every write (Save, SaveSnapshot,
+	// Close) and after a new segment's header (Create, a cut). It runs on
+	// the writer's goroutine before the write returns, so nothing that
+	// depends on the write happens before it. A testing aid: the fault
+	// tests cut a killed member's last segment only past this offset, as a
+	// power cut may (see V2ETCD_WAL_SYNC_LOG in package etcd).
+	OnSync func(segment string, offset int64)
 
 	// noSync skips fsync, for tests that open thousands of WALs. Only this
 	// package's tests can set it.
@@ -158,7 +167,16 @@ func (w *WAL) create() error {
 	}
 	w.segs = []segment{seg}
 	w.off, w.crc = int64(len(header)), crc
+	w.synced()
 	return nil
+}
+
+// synced reports to Options.OnSync that the last segment is durable up to
+// the write offset.
+func (w *WAL) synced() {
+	if w.opts.OnSync != nil && !w.opts.noSync {
+		w.opts.OnSync(w.segs[len(w.segs)-1].path, w.off)
+	}
 }
 
 // removeTemporarySegments removes the leftovers of a segment creation that
@@ -405,6 +423,7 @@ func (w *WAL) write(ents []raft.Entry, mk *markerWrite) error {
 	w.off += int64(length)
 	w.crc = crc
 	w.written = w.state
+	w.synced()
 	if len(ents) > 0 {
 		w.noteEntries(ents)
 	}
@@ -467,6 +486,7 @@ func (w *WAL) cut() error {
 	w.segs = append(w.segs, seg)
 	w.off, w.crc = int64(len(header)), crc
 	w.written = w.state
+	w.synced()
 	return nil
 }
 
