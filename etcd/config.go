@@ -183,6 +183,10 @@ type Config struct {
 
 	// explicit holds the flags set on the command line or from the environment.
 	explicit map[string]bool
+
+	// walSyncLog records each WAL fsync when V2ETCD_WAL_SYNC_LOG is set (a
+	// testing aid, see walsynclog.go); nil otherwise.
+	walSyncLog *walSyncLog
 }
 
 // newConfig returns a Config holding every default.

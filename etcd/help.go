@@ -70,6 +70,9 @@ clustering flags:
 		A testing aid, not an etcd setting: the environment variable
 		V2ETCD_DNS_SERVER=host:port sends these DNS lookups to that server
 		instead of the system's resolvers.
+		Another testing aid, for the write-ahead log: V2ETCD_WAL_SYNC_LOG=file
+		makes a member append a line "<segment path> <offset>" to file after
+		each fsync of its WAL (the fault tests cut a killed member's WAL past it).
 	--strict-reconfig-check 'false'
 		refuse membership changes that would leave the cluster without a quorum of
 		started members.

@@ -50,6 +50,11 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		logAt(log, levelCritical, err.Error())
 		return 1
 	}
+	if cfg.walSyncLog, err = openWALSyncLog(environ, log); err != nil {
+		logAt(log, levelCritical, err.Error())
+		return 1
+	}
+	defer cfg.walSyncLog.Close()
 	// SIGINT and SIGTERM end the process, during the start too: discovery
 	// may wait long for the other members.
 	stopped, stop := context.WithCancel(context.Background())

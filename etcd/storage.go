@@ -33,8 +33,14 @@ type memberState struct {
 
 func (c *Config) snapDir() string { return filepath.Join(c.memberDir(), "snap") }
 
+// walOptions are the options of the member's WAL. With V2ETCD_WAL_SYNC_LOG
+// set, every fsync is recorded in that file (see walsynclog.go).
 func (c *Config) walOptions(log *slog.Logger) wal.Options {
-	return wal.Options{MaxSegments: int(c.MaxWALs), Logger: log.With(pkgKey, "wal")}
+	o := wal.Options{MaxSegments: int(c.MaxWALs), Logger: log.With(pkgKey, "wal")}
+	if c.walSyncLog != nil {
+		o.OnSync = c.walSyncLog.record
+	}
+	return o
 }
 
 // bootstrapNewMember creates the data directory of a member of a new
