@@ -155,8 +155,51 @@ func (s *server) handleReady() error {
 	for _, rs := range rd.ReadStates {
 		s.readStateArrived(rs)
 	}
+	if last, ok := mustApplyBeforeAdvance(rd); ok && !s.waitApplied(last) {
+		return nil // stopping
+	}
 	s.r.Advance(rd)
 	return nil
+}
+
+// mustApplyBeforeAdvance reports whether rd holds a membership change (a
+// conf-change entry, or a snapshot with its configuration), and the index
+// the apply goroutine must reach first. Raft counts a conf change as
+// applied at Advance and then accepts the next one, and a snapshot's
+// configuration replaces raft's at Advance: so the changes before must be
+// in raft's configuration, or declined, by then (see raft.Ready).
+func mustApplyBeforeAdvance(rd raft.Ready) (uint64, bool) {
+	var last uint64
+	must := rd.Snapshot != nil
+	if must {
+		last = rd.Snapshot.Metadata.Index
+	}
+	for _, e := range rd.CommittedEntries {
+		if e.Type == raft.EntryConfChange {
+			must = true
+		}
+	}
+	if n := len(rd.CommittedEntries); n > 0 {
+		last = max(last, rd.CommittedEntries[n-1].Index)
+	}
+	return last, must
+}
+
+// waitApplied waits until the apply goroutine has applied index, serving
+// its ApplyConfChange requests meanwhile (it makes them while applying the
+// very entries waited for). It returns false if the server is stopping.
+func (s *server) waitApplied(index uint64) bool {
+	done := s.applied.Wait(index)
+	for {
+		select {
+		case <-done:
+			return true
+		case a := <-s.confApplyc:
+			a.reply <- s.r.ApplyConfChange(a.cc)
+		case <-s.stopping:
+			return false
+		}
+	}
 }
 
 // persistReceivedSnapshot makes a snapshot sent by the leader durable
