@@ -159,7 +159,13 @@
 // holds; Apply never waits for a watcher. Remove unregisters a watcher and
 // closes its channel at once, from any goroutine, any number of times.
 // StartIndex is the index when the watch was made (the watch response's
-// X-Etcd-Index). Recover keeps registered watchers, as etcd does.
+// X-Etcd-Index). Recover keeps the registered watchers that the
+// snapshot's events do not concern; a watcher waiting from an index whose
+// event the snapshot holds gets it (non-stream), and one that cannot be
+// answered that way (a stream, or an index that left the history) is
+// dropped, so its client watches again. etcd 2.3.8 keeps them all, and a
+// watch made on a member that then catches up from a snapshot waits for
+// events it already holds, and misses them (found by the fault tests).
 //
 // # Requests
 //

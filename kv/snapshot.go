@@ -209,9 +209,11 @@ func (sw *snapshotWriter) eventNode(n *Node) {
 
 // Recover replaces the state of the store with the snapshot in data, as
 // written by Save: afterwards it answers every read and watch as the saved
-// store did. Registered watchers stay registered (as etcd's do). Damaged or
-// foreign data is an error wrapping ErrBadSnapshot and leaves the store as
-// it was.
+// store did. Registered watchers stay registered, except those the
+// snapshot's events concern (see hub.recovered): a member that catches up
+// from a snapshot must not leave a watcher waiting for an event it now
+// holds. Damaged or foreign data is an error wrapping ErrBadSnapshot and
+// leaves the store as it was.
 func (s *Store) Recover(data []byte) error {
 	st, err := decodeSnapshot(data)
 	if err != nil {
@@ -223,6 +225,11 @@ func (s *Store) Recover(data []byte) error {
 	for i := range numStats {
 		s.stats[i].Store(st.stats[i])
 	}
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	s.hub.recovered(func(w *Watcher) (*Event, *Error) {
+		return s.history.scan(w.key, w.recursive, w.since, s.index)
+	})
 	return nil
 }
 

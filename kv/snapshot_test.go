@@ -295,21 +295,75 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 }
 
-func TestRecoverKeepsWatchers(t *testing.T) {
-	src := New()
-	apply(t, src, put("/k", "1"))
-	data := saveBytes(t, src)
-	s := New()
-	w := mustWatch(t, s, "/k", false, false, 0)
-	if err := s.Recover(data); err != nil {
-		t.Fatal(err)
+// TestRecoverWatchers: a watcher registered on a store that then recovers
+// a snapshot (a member catching up from the leader's snapshot) must not
+// wait for an event the snapshot already holds. It stays registered when
+// the snapshot's history has nothing for it; gets the event a watch made
+// now would get (non-stream); or is dropped, so its client watches again
+// (a stream, or an index that left the history). The fault tests found
+// watchers of a member added back with an empty data directory waiting
+// for ever, as etcd 2.3.8's do.
+func TestRecoverWatchers(t *testing.T) {
+	small := New()
+	for _, r := range []Request{put("/d/a", "1"), put("/d/b", "2"), put("/o", "x")} {
+		apply(t, small, r)
 	}
-	if watchers(s) != 1 {
-		t.Fatal("watcher lost")
+	big := New()
+	for i := range 1100 {
+		apply(t, big, put(fmt.Sprintf("/d/k%d", i%5), "v"))
 	}
-	apply(t, s, put("/k", "2"))
-	if got := summary(next(t, w)); got != "set /k 2" {
-		t.Fatalf("got %s", got)
+	tests := []struct {
+		name      string
+		src       *Store
+		key       string
+		recursive bool
+		stream    bool
+		waitIndex uint64 // 0: the next index of the empty store, 1
+		want      string // the event it gets, "registered" or "closed"
+	}{
+		{"event in the snapshot", small, "/d", true, false, 0, "set /d/a 1"},
+		{"later event in the snapshot", small, "/d/b", false, false, 2, "set /d/b 2"},
+		{"nothing for it in the snapshot", small, "/z", false, false, 1, "registered"},
+		{"waits past the snapshot", small, "/d", true, false, 4, "registered"},
+		{"stream with events in the snapshot", small, "/d", true, true, 1, "closed"},
+		{"stream with nothing in the snapshot", small, "/z", true, true, 1, "registered"},
+		{"index left the history", big, "/d", true, false, 1, "closed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New()
+			w := mustWatch(t, s, tt.key, tt.recursive, tt.stream, tt.waitIndex)
+			if err := s.Recover(saveBytes(t, tt.src)); err != nil {
+				t.Fatal(err)
+			}
+			checkInvariants(t, s)
+			got := "registered"
+			select {
+			case e, ok := <-w.EventChan():
+				got = "closed"
+				if ok {
+					got = summary(e)
+				}
+			default:
+			}
+			if got != tt.want {
+				t.Fatalf("after Recover: %s, want %s", got, tt.want)
+			}
+			if n := watchers(s); (n == 1) != (got == "registered") {
+				t.Fatalf("%d watchers registered after %s", n, got)
+			}
+			if got == "registered" {
+				// It still hears of the next change.
+				key := tt.key
+				if tt.recursive {
+					key += "/x"
+				}
+				apply(t, s, put(key, "later"))
+				if e := next(t, w); e.Index() != tt.src.Index()+1 {
+					t.Fatalf("next event %s", summary(e))
+				}
+			}
+		})
 	}
 }
 

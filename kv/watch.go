@@ -115,6 +115,45 @@ func (h *hub) close(w *Watcher) {
 	}
 }
 
+// recovered re-examines every registered watcher after Recover replaced
+// the store: the snapshot may hold events at or after the index a watcher
+// waits from, which were never offered to it (it was registered on a
+// member that was behind). scan looks for the watcher's event in the new
+// history, as a new watch would:
+//
+//   - no event: nothing was missed, the watcher stays registered;
+//   - an event, for a non-stream watcher: it gets that event, as a watch
+//     made now would, and is unregistered;
+//   - an event, for a stream watcher, or error 401 (the index it waits
+//     from left the history): it is dropped, its channel closed, so that
+//     its client watches again and gets the events from the history, or
+//     the 401, instead of waiting for events that already happened.
+//
+// The caller holds h.mu.
+func (h *hub) recovered(scan func(w *Watcher) (*Event, *Error)) {
+	for _, l := range h.lists {
+		for w := l.head; w != nil; {
+			next := w.next
+			e, err := scan(w)
+			switch {
+			case err == nil && e == nil:
+			case err == nil && !w.stream:
+				select {
+				case w.c <- e: // a registered non-stream watcher has had no event
+					h.unlink(w)
+				default:
+					h.unlink(w)
+					h.close(w)
+				}
+			default:
+				h.unlink(w)
+				h.close(w)
+			}
+			w = next
+		}
+	}
+}
+
 // notifyPath offers e to the watchers of path p (spec §4.3, live rules):
 //
 //   - an event exactly at p reaches every watcher of p;
