@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -48,6 +49,8 @@ type fslot struct {
 	starts  int    // processes started in this slot
 	dataDir string // the current data directory
 	syncLog string // the current V2ETCD_WAL_SYNC_LOG file, or ""
+	args    []string
+	env     []string // the last start's arguments and environment
 	p       *fproc
 	state   slotState
 }
@@ -154,12 +157,43 @@ func (c *fcluster) startSlot(s *fslot, fresh, existing bool) {
 		s.syncLog = filepath.Join(s.dir, fmt.Sprintf("walsync%d.log", s.starts))
 		env = append(env, "V2ETCD_WAL_SYNC_LOG="+s.syncLog)
 	}
-	p, err := startFproc(filepath.Join(s.dir, fmt.Sprintf("out%d.log", s.starts)), env, args)
+	s.args, s.env = args, env
+	c.launch(s)
+}
+
+// launch starts the slot's process with its last arguments, once its
+// ports are free.
+func (c *fcluster) launch(s *fslot) {
+	c.t.Helper()
+	s.waitPorts()
+	p, err := startFproc(filepath.Join(s.dir, fmt.Sprintf("out%d.log", s.starts)), s.env, s.args)
 	if err != nil {
 		c.t.Fatalf("%s: %v", s.name, err)
 	}
 	s.p = p
 	s.state = slotUp
+}
+
+// waitPorts waits (up to 10 s) until the slot's client and peer ports can
+// be bound. They lie in the range the OS hands out for outgoing
+// connections, so while the member is down one may hold a port for a
+// moment. (If one takes it between this check and the member's bind, the
+// member exits at once and checkAlive starts it again.)
+func (s *fslot) waitPorts() {
+	deadline := time.Now().Add(10 * time.Second)
+	for _, addr := range []string{strings.TrimPrefix(s.clientURL, "http://"), s.peerAddr} {
+		for {
+			l, err := net.Listen("tcp", addr)
+			if err == nil {
+				l.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				return // the member's start reports it
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 func startFproc(logPath string, env, args []string) (*fproc, error) {
@@ -222,6 +256,12 @@ func (c *fcluster) waitServing(s *fslot, d time.Duration) {
 			return
 		}
 		if s.p.exited() {
+			if strings.Contains(lastLines(s.p.output(), 5), "address already in use") {
+				c.t.Logf("%s could not bind a port: starting it again", s.name)
+				s.starts++
+				c.launch(s)
+				continue
+			}
 			c.t.Fatalf("%s exited before it served (%v); output in %s", s.name, s.p.err, s.p.log)
 		}
 		if time.Now().After(deadline) {
@@ -500,7 +540,10 @@ func (c *fcluster) quorumGet(ctx context.Context, key string) (int, string, erro
 			}
 			return 0, ev.Node.Value, nil
 		case 404:
-			return 100, "", nil
+			var e struct{ ErrorCode int }
+			if json.Unmarshal(body, &e) == nil && e.ErrorCode == 100 {
+				return 100, "", nil
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -116,7 +116,7 @@ package e2e
 //     its outcome is unknown). The test also checks the simplest case of
 //     that directly, with its own message: when no other write on the key
 //     (acknowledged or of unknown outcome; a failed CAS or create changes
-//     nothing) returned after W was sent, W is the key's last change and the
+//     nothing) returned at or after W's call, W is the key's last change and the
 //     final read must show exactly W's value (or absence, for a delete).
 //   - every watcher of a generation saw the same change at each index;
 //     each stretch of a watcher's events between restarts is in increasing
@@ -142,7 +142,8 @@ package e2e
 //
 //	go test ./e2e -run TestFaults -duration=30m -seed=N -timeout=0
 //
-// cycles through the three kinds of run, 3 minutes each, for 30 minutes
+// cycles through the three kinds of run, each a sixth of -duration long
+// (at least 30 s, at most 3 minutes), for 30 minutes
 // (go test's default -timeout of 10 minutes would end it; the test says so
 // before it starts). -seed=0 (the default) picks a random seed and prints
 // it. A failing run keeps its directory (data directories, the output of
@@ -200,9 +201,6 @@ func faultRuns() []faultRun {
 	}
 }
 
-// longRunLength is the length of each run of a long run (-duration).
-const longRunLength = 3 * time.Minute
-
 // TestFaults runs the fault-injection suite described at the top of this
 // file.
 func TestFaults(t *testing.T) {
@@ -210,39 +208,48 @@ func TestFaults(t *testing.T) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	t.Logf("TestFaults: seed %d (replay: go test ./e2e -run TestFaults -seed=%d -duration=%v)", seed, seed, *faultsDuration)
-	var runs []faultRun
-	if *faultsDuration == 0 {
-		runs = faultRuns()
-		if testing.Short() {
-			for i := range runs {
-				runs[i].length /= 3
-			}
-		}
+	replay := fmt.Sprintf("-seed=%d", seed)
+	if *faultsDuration > 0 {
+		replay += fmt.Sprintf(" -duration=%v -timeout=0", *faultsDuration)
 	}
-	if d, ok := t.Deadline(); ok && *faultsDuration > 0 && time.Until(d) < *faultsDuration+5*time.Minute {
-		t.Fatalf("-duration=%v needs a -timeout of at least %v (go test's default is 10m): add -timeout=0", *faultsDuration, *faultsDuration+5*time.Minute)
+	t.Logf("TestFaults: seed %d (replay: go test ./e2e -run TestFaults %s)", seed, replay)
+	if d, ok := t.Deadline(); ok && *faultsDuration > 0 && time.Until(d) < *faultsDuration+3*time.Minute {
+		t.Fatalf("-duration=%v needs a -timeout of at least %v (go test's default is 10m): add -timeout=0", *faultsDuration, *faultsDuration+3*time.Minute)
+	}
+	start := time.Now()
+	// next returns run i, or false when there is none left: the three
+	// kinds of run once (shortened by -short), or with -duration as many
+	// runs as fit, cycling through them (bounded, for a -run filter that
+	// skips them all).
+	next := func(i int) (faultRun, bool) {
+		runs := faultRuns()
+		if *faultsDuration == 0 {
+			if i == len(runs) {
+				return faultRun{}, false
+			}
+			r := runs[i]
+			if testing.Short() {
+				r.length /= 3
+			}
+			return r, true
+		}
+		left := *faultsDuration - time.Since(start)
+		if left <= 0 || i == 1000 {
+			return faultRun{}, false
+		}
+		r := runs[i%len(runs)]
+		r.length = min(left, max(30*time.Second, min(3*time.Minute, *faultsDuration/6)))
+		return r, true
 	}
 	total := newFaultTotals()
-	start := time.Now()
 	for i := 0; ; i++ {
-		var r faultRun
-		switch {
-		case *faultsDuration == 0 && i == len(runs):
-		case *faultsDuration == 0:
-			r = runs[i]
-		case time.Since(start) < *faultsDuration:
-			r = faultRuns()[i%len(faultRuns())]
-			r.length = min(longRunLength, max(20*time.Second, *faultsDuration-time.Since(start)))
-		}
-		if r.name == "" {
+		r, ok := next(i)
+		if !ok {
 			break
 		}
-		ok := t.Run(fmt.Sprintf("%d-%s", i, r.name), func(t *testing.T) {
-			total.add(runFaults(t, r, seed, i))
-		})
-		if !ok {
-			t.Logf("replay: go test ./e2e -run TestFaults -seed=%d -duration=%v", seed, *faultsDuration)
+		name := fmt.Sprintf("%d-%s", i, r.name)
+		if !t.Run(name, func(t *testing.T) { total.add(runFaults(t, r, seed, i)) }) {
+			t.Logf("replay this run: go test ./e2e -run 'TestFaults/^%s$' %s", name, replay)
 			break
 		}
 	}
@@ -257,6 +264,7 @@ type runResult struct {
 	heals                                     []time.Duration // heal to first write, for each heal followed by one
 	lastHeal                                  time.Duration   // after the final heal
 	snapsSaved, snapsLoaded, tornRepairs      int
+	checkTime                                 time.Duration // spent in lin.Check
 }
 
 // runFaults runs one run and checks it; it returns the figures.
@@ -310,6 +318,7 @@ func runFaults(t *testing.T, r faultRun, seed uint64, run int) runResult {
 	for time.Since(faulting) < r.length {
 		f := sc.next()
 		time.Sleep(f.gap)
+		c.checkAlive(t)
 		heal, err := in.inject(f)
 		if err != nil {
 			t.Fatalf("fault %s: %v", f, err)
@@ -328,8 +337,8 @@ func runFaults(t *testing.T, r faultRun, seed uint64, run int) runResult {
 	// The cluster must take a write again.
 	deadline := time.Now().Add(30 * time.Second)
 	for w.lastWrite.Load() < healed {
+		c.checkAlive(t)
 		if time.Now().After(deadline) {
-			c.checkAlive(t)
 			t.Fatalf("no write sent after the last heal was acknowledged within 30 s")
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -379,7 +388,9 @@ func runFaults(t *testing.T, r faultRun, seed uint64, run int) runResult {
 	res.ops, res.keys = len(hist), len(final)
 	res.heals, res.lastHeal = healToWrite(hist, heals, healed)
 
+	checking := time.Now()
 	check, err := lin.Check(hist, lin.Options{Timeout: 3 * time.Minute})
+	res.checkTime = time.Since(checking)
 	if err != nil {
 		t.Fatalf("the history cannot be checked: %v", err)
 	}
@@ -413,11 +424,18 @@ func runFaults(t *testing.T, r faultRun, seed uint64, run int) runResult {
 }
 
 // checkAlive fails the test when a member process the faults did not end
-// has exited.
+// has exited; one that could not bind its ports (another connection took
+// one while it was down) is started again.
 func (c *fcluster) checkAlive(t *testing.T) {
 	t.Helper()
 	for _, s := range c.slots {
 		if (s.state == slotUp || s.state == slotPaused) && s.p.exited() {
+			if strings.Contains(lastLines(s.p.output(), 5), "address already in use") {
+				t.Logf("%s could not bind a port (taken while it was down): starting it again", s.name)
+				s.starts++
+				c.launch(s)
+				continue
+			}
 			t.Fatalf("%s exited by itself (%v); its output is in %s, ending:\n%s", s.name, s.p.err, s.p.log, lastLines(s.p.output(), 30))
 		}
 	}
@@ -479,7 +497,7 @@ func lostWrites(hist []lin.Op, final map[string]lin.State) []string {
 			}
 			last := true
 			for j, x := range ws {
-				if j != i && x.Return > w.Call {
+				if j != i && x.Return >= w.Call { // equal times count as overlapping
 					last = false
 					break
 				}
@@ -533,10 +551,10 @@ func healToWrite(hist []lin.Op, heals []int64, final int64) ([]time.Duration, ti
 
 // String renders a run's figures for its summary line.
 func (r runResult) String() string {
-	return fmt.Sprintf("%d operations checked (ok %d, failed %d, unknown %d; %d refused left out) on %d keys; "+
+	return fmt.Sprintf("%d operations checked in %v (ok %d, failed %d, unknown %d; %d refused left out) on %d keys; "+
 		"%d watch events checked (%d segments, %d restarts after 401, %d retried requests); "+
 		"faults: %s; heal to first write: %s; snapshots: %d saved, %d sent to lagging members; %d torn WAL tails repaired",
-		r.ops, r.ok, r.failed, r.unknown, r.discarded, r.keys,
+		r.ops, r.checkTime.Round(time.Millisecond), r.ok, r.failed, r.unknown, r.discarded, r.keys,
 		r.watch.events, r.watch.segments, r.watch.cleared, r.watch.errs,
 		countsString(r.faults), healString(r.heals, r.lastHeal), r.snapsSaved, r.snapsLoaded, r.tornRepairs)
 }
@@ -598,6 +616,7 @@ func (f *faultTotals) add(r runResult) {
 	s.snapsSaved += r.snapsSaved
 	s.snapsLoaded += r.snapsLoaded
 	s.tornRepairs += r.tornRepairs
+	s.checkTime += r.checkTime
 }
 
 // String renders the totals; the time after the last heal is the longest
