@@ -313,24 +313,7 @@ func runFaults(t *testing.T, r faultRun, seed uint64, run int) runResult {
 	}
 	in := &injector{c: c, rng: rand.New(rand.NewPCG(runSeed, 1)), logf: t.Logf, counts: map[string]int{}}
 	t.Logf("run %d %s: %d members, %v of faults, seed %d, data in %s", run, r.name, r.members, r.length, seed, dir)
-	var heals []int64 // recorder times of the heals
-	faulting := time.Now()
-	for time.Since(faulting) < r.length {
-		f := sc.next()
-		time.Sleep(f.gap)
-		c.checkAlive(t)
-		heal, err := in.inject(f)
-		if err != nil {
-			t.Fatalf("fault %s: %v", f, err)
-		}
-		time.Sleep(f.hold)
-		c.checkAlive(t)
-		if err := heal(); err != nil {
-			t.Fatalf("healing %s: %v", f, err)
-		}
-		heals = append(heals, rec.Now())
-		t.Logf("heal #%d at %v", f.seq, time.Duration(rec.Now()).Round(time.Millisecond))
-	}
+	heals := in.drive(t, sc, r.length, rec.Now)
 	in.healAll()
 	healed := rec.Now()
 
@@ -388,21 +371,7 @@ func runFaults(t *testing.T, r faultRun, seed uint64, run int) runResult {
 	res.ops, res.keys = len(hist), len(final)
 	res.heals, res.lastHeal = healToWrite(hist, heals, healed)
 
-	checking := time.Now()
-	check, err := lin.Check(hist, lin.Options{Timeout: 3 * time.Minute})
-	res.checkTime = time.Since(checking)
-	if err != nil {
-		t.Fatalf("the history cannot be checked: %v", err)
-	}
-	switch check.Verdict {
-	case lin.NotLinearizable:
-		t.Errorf("the history is not linearizable: keys %v\n%s", check.Failed, check.Explanation)
-	case lin.Inconclusive:
-		t.Errorf("the check ran out of budget on keys %v (a failure to look at)\n%s", check.Inconclusive, check.Explanation)
-	}
-	for _, p := range lostWrites(hist, final) {
-		t.Error(p)
-	}
+	res.checkTime = checkHistory(t, hist, final)
 	w.mu.Lock()
 	res.watch = checkWatchers(w.gens, w.acked)
 	for _, u := range w.unexpected {
@@ -421,6 +390,53 @@ func runFaults(t *testing.T, r faultRun, seed uint64, run int) runResult {
 		run, r.name, seed, time.Since(began).Round(time.Second), res, vars.StoreIndex, vars.StoreHash,
 		st.Accepted, st.Refused, st.Cut, st.Bytes>>10)
 	return res
+}
+
+// drive injects the schedule's faults one after the other, each after its
+// gap and for its hold, until length has passed, and heals each. It
+// returns the times (on clock) of the heals.
+func (in *injector) drive(t *testing.T, sc *schedule, length time.Duration, clock func() int64) []int64 {
+	t.Helper()
+	var heals []int64
+	for start := time.Now(); time.Since(start) < length; {
+		f := sc.next()
+		time.Sleep(f.gap)
+		in.c.checkAlive(t)
+		heal, err := in.inject(f)
+		if err != nil {
+			t.Fatalf("fault %s: %v", f, err)
+		}
+		time.Sleep(f.hold)
+		in.c.checkAlive(t)
+		if err := heal(); err != nil {
+			t.Fatalf("healing %s: %v", f, err)
+		}
+		heals = append(heals, clock())
+		t.Logf("heal #%d at %v", f.seq, time.Duration(clock()).Round(time.Millisecond))
+	}
+	return heals
+}
+
+// checkHistory checks the history (final reads included) with lin.Check
+// and lostWrites, and returns the time lin.Check took.
+func checkHistory(t *testing.T, hist []lin.Op, final map[string]lin.State) time.Duration {
+	t.Helper()
+	start := time.Now()
+	check, err := lin.Check(hist, lin.Options{Timeout: 3 * time.Minute})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("the history cannot be checked: %v", err)
+	}
+	switch check.Verdict {
+	case lin.NotLinearizable:
+		t.Errorf("the history is not linearizable: keys %v\n%s", check.Failed, check.Explanation)
+	case lin.Inconclusive:
+		t.Errorf("the check ran out of budget on keys %v (a failure to look at)\n%s", check.Inconclusive, check.Explanation)
+	}
+	for _, p := range lostWrites(hist, final) {
+		t.Error(p)
+	}
+	return took
 }
 
 // checkAlive fails the test when a member process the faults did not end
