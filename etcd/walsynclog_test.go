@@ -98,3 +98,22 @@ func TestWALSyncLogEnv(t *testing.T) {
 		t.Errorf("closing no log: %v", err)
 	}
 }
+
+// TestWALSyncLogWriteError: a line that cannot be written is reported
+// once, as an error the tests reading the file see in the output.
+func TestWALSyncLogWriteError(t *testing.T) {
+	var buf bytes.Buffer
+	sl, err := openWALSyncLog([]string{walSyncLogEnv + "=" + filepath.Join(t.TempDir(), "sync.log")}, slog.New(newLogHandler(&buf, fixedNow)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl.f.Close() // every write now fails
+	sl.record("/wal/0.wal", 64)
+	sl.record("/wal/0.wal", 128)
+	if got := strings.Count(buf.String(), "cannot record a WAL sync"); got != 1 || !strings.Contains(buf.String(), " E | ") {
+		t.Errorf("logged %d times:\n%s", got, buf.String())
+	}
+	if err := sl.Close(); err != nil {
+		t.Errorf("closing again: %v", err)
+	}
+}
