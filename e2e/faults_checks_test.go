@@ -71,7 +71,7 @@ func TestCheckWatchers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := &gen{dir: "/g", keys: []string{"/g/k0"}}
 			for i, segs := range tt.segs {
-				g.watchers = append(g.watchers, &watcher{id: i, gen: g, slot: &fslot{name: fmt.Sprintf("f%d", i+1)}, segs: segs})
+				g.watchers = append(g.watchers, &watcher{gen: g, slot: &fslot{name: fmt.Sprintf("f%d", i+1)}, segs: segs})
 			}
 			acked := map[uint64]wevent{}
 			for _, e := range tt.acked {

@@ -150,11 +150,10 @@ func bridgeString(f fault, slots func([]int) string) string {
 
 // injector applies faults to a cluster and heals them.
 type injector struct {
-	c       *fcluster
-	rng     *rand.Rand // for the choices made at run time (which member to ask)
-	logf    func(format string, args ...any)
-	counts  map[string]int
-	removed int // removed members that exited by themselves
+	c      *fcluster
+	rng    *rand.Rand // for the choices made at run time (which member to ask)
+	logf   func(format string, args ...any)
+	counts map[string]int
 }
 
 func (in *injector) pick(n int) int { return in.rng.IntN(n) }
@@ -245,9 +244,7 @@ func (in *injector) inject(f fault) (heal func() error, err error) {
 			return nil, err
 		}
 		how := "it exited by itself"
-		if byItself {
-			in.removed++
-		} else {
+		if !byItself {
 			how = "it was still running after 10 s: killed"
 		}
 		in.logf("fault %s: removed %s (%s)", f, who, how)

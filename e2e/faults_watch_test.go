@@ -31,7 +31,6 @@ type watchSeg struct {
 
 // watcher follows one generation's directory on one member.
 type watcher struct {
-	id   int
 	gen  *gen
 	slot *fslot
 

@@ -142,8 +142,8 @@ func (w *workload) newGen(ctx, hard context.Context, n int, rng *rand.Rand) (*ge
 	for k := 0; k < w.cfg.keys; k++ {
 		g.keys = append(g.keys, fmt.Sprintf("%s/k%d", g.dir, k))
 	}
-	for i, slot := range rng.Perm(len(w.c.slots))[:min(w.cfg.watchers, len(w.c.slots))] {
-		wa := &watcher{id: i, gen: g, slot: w.c.slots[slot]}
+	for _, slot := range rng.Perm(len(w.c.slots))[:min(w.cfg.watchers, len(w.c.slots))] {
+		wa := &watcher{gen: g, slot: w.c.slots[slot]}
 		g.watchers = append(g.watchers, wa)
 		w.watching.Add(1)
 		go func() {
