@@ -136,8 +136,15 @@ func TestDiscoveryWalkthrough(t *testing.T) {
 			peerURL:   fmt.Sprintf("http://localhost:%d2380", i+1),
 		}
 	}
+	// The members' ports are held from now on: the members waiting for the
+	// others watch the registry, and those connections must not take them.
+	var fixed []string
+	for _, m := range ms {
+		fixed = append(fixed, m.clientURL, m.peerURL)
+	}
+	held := holdPorts(t, fixed...)
 	start := func(m *member, extra ...string) {
-		waitPortsFree(t, m.clientURL, m.peerURL)
+		held.release(m.clientURL, m.peerURL)
 		m.p = startProc(t, dir, nil, bin.etcd, append([]string{
 			"--name", m.name, "--data-dir", m.dataDir,
 			"--listen-client-urls", m.clientURL, "--advertise-client-urls", m.clientURL,

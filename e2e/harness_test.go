@@ -104,15 +104,14 @@ func freePorts(t *testing.T, n int) []int {
 // that must use fixed ports (they follow documented walkthroughs) call it
 // before starting a process on them: some of those ports lie in the range
 // the OS hands out for outgoing connections, so another test's connection
-// can hold one for a moment.
+// can hold one for a moment. (When later processes of the test make
+// long-lived connections meanwhile, use holdPorts instead.)
 func waitPortsFree(t *testing.T, urls ...string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for _, u := range urls {
-		host := u[strings.Index(u, "://")+3:]
-		host = strings.Replace(host, "localhost:", "127.0.0.1:", 1)
 		for {
-			l, err := net.Listen("tcp", host)
+			l, err := net.Listen("tcp", listenAddr(u))
 			if err == nil {
 				l.Close()
 				break
@@ -123,6 +122,63 @@ func waitPortsFree(t *testing.T, urls ...string) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+// portHold keeps fixed ports bound by the test until the process that
+// needs each one starts. While a port is bound, the OS does not hand it
+// out as the local port of an outgoing connection, which it may otherwise
+// do (ports from 32768 up are in that range on Linux) to a connection that
+// lives as long as the test, such as a member's watch of the discovery
+// registry.
+type portHold struct {
+	t  *testing.T
+	ls map[string]net.Listener
+}
+
+// holdPorts waits until the ports of the given URLs are free (see
+// waitPortsFree) and binds them, until release or the end of the test.
+func holdPorts(t *testing.T, urls ...string) *portHold {
+	t.Helper()
+	h := &portHold{t: t, ls: map[string]net.Listener{}}
+	t.Cleanup(func() {
+		for _, l := range h.ls {
+			l.Close()
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for _, u := range urls {
+		for {
+			l, err := net.Listen("tcp", listenAddr(u))
+			if err == nil {
+				h.ls[u] = l
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("port of %s stayed busy for 30 s: %v", u, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return h
+}
+
+// release unbinds the ports of urls, just before a process binds them.
+func (h *portHold) release(urls ...string) {
+	h.t.Helper()
+	for _, u := range urls {
+		l, ok := h.ls[u]
+		if !ok {
+			h.t.Fatalf("port of %s is not held", u)
+		}
+		l.Close()
+		delete(h.ls, u)
+	}
+}
+
+// listenAddr is the host:port of a URL, with localhost as 127.0.0.1.
+func listenAddr(u string) string {
+	host := u[strings.Index(u, "://")+3:]
+	return strings.Replace(host, "localhost:", "127.0.0.1:", 1)
 }
 
 // syncBuffer is a goroutine-safe buffer for a process's output.
