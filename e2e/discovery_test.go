@@ -116,6 +116,24 @@ func memberList(t *testing.T, env []string, want int, args ...string) map[string
 // ports (2379, 2380, 12379 ... 62380): run it alone.
 func TestDiscoveryWalkthrough(t *testing.T) {
 	dir := t.TempDir()
+	ms := make([]*member, 6)
+	for i := range ms {
+		ms[i] = &member{
+			name:      fmt.Sprintf("test%d", i+1),
+			dataDir:   filepath.Join(dir, fmt.Sprintf("test%d.etcd", i+1)),
+			clientURL: fmt.Sprintf("http://localhost:%d2379", i+1),
+			peerURL:   fmt.Sprintf("http://localhost:%d2380", i+1),
+		}
+	}
+	// The members' ports are held from before the first connection of the
+	// test until each member starts: the test's own keep-alive connections
+	// to the registry, and the waiting members' watches of it, must not be
+	// given one of them as their local port.
+	var fixed []string
+	for _, m := range ms {
+		fixed = append(fixed, m.clientURL, m.peerURL)
+	}
+	held := holdPorts(t, fixed...)
 	reg := &member{name: "discovery", dataDir: filepath.Join(dir, "discovery.etcd"), clientURL: "http://localhost:2379", peerURL: "http://localhost:2380"}
 	reg.p = startProc(t, dir, nil, bin.etcd, "--name", "discovery", "--data-dir", reg.dataDir)
 	waitReady(t, reg)
@@ -127,22 +145,6 @@ func TestDiscoveryWalkthrough(t *testing.T) {
 	}
 	const durl = "http://localhost:2379/v2/keys/_etcd/registry/test"
 
-	ms := make([]*member, 6)
-	for i := range ms {
-		ms[i] = &member{
-			name:      fmt.Sprintf("test%d", i+1),
-			dataDir:   filepath.Join(dir, fmt.Sprintf("test%d.etcd", i+1)),
-			clientURL: fmt.Sprintf("http://localhost:%d2379", i+1),
-			peerURL:   fmt.Sprintf("http://localhost:%d2380", i+1),
-		}
-	}
-	// The members' ports are held from now on: the members waiting for the
-	// others watch the registry, and those connections must not take them.
-	var fixed []string
-	for _, m := range ms {
-		fixed = append(fixed, m.clientURL, m.peerURL)
-	}
-	held := holdPorts(t, fixed...)
 	start := func(m *member, extra ...string) {
 		held.release(m.clientURL, m.peerURL)
 		m.p = startProc(t, dir, nil, bin.etcd, append([]string{

@@ -117,7 +117,7 @@ func waitPortsFree(t *testing.T, urls ...string) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("port of %s stayed busy for 30 s: %v", u, err)
+				t.Fatalf("port of %s stayed busy for 30 s: %v\n%s", u, err, socketsOn(listenAddr(u)))
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -154,7 +154,7 @@ func holdPorts(t *testing.T, urls ...string) *portHold {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("port of %s stayed busy for 30 s: %v", u, err)
+				t.Fatalf("port of %s stayed busy for 30 s: %v\n%s", u, err, socketsOn(listenAddr(u)))
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -173,6 +173,36 @@ func (h *portHold) release(urls ...string) {
 		l.Close()
 		delete(h.ls, u)
 	}
+}
+
+// socketsOn describes the TCP sockets of this machine whose local port is
+// that of addr (from /proc/net/tcp and tcp6, on Linux), to show what keeps
+// a fixed port busy.
+func socketsOn(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return ""
+	}
+	hexPort := fmt.Sprintf(":%04X", p)
+	var out strings.Builder
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+			fields := strings.Fields(line)
+			if len(fields) >= 10 && strings.HasSuffix(fields[1], hexPort) {
+				fmt.Fprintf(&out, "%s: local %s remote %s state %s inode %s\n", f, fields[1], fields[2], fields[3], fields[9])
+			}
+		}
+	}
+	if out.Len() == 0 {
+		return "no socket found on that port"
+	}
+	return "sockets on that port (state 01 established, 06 time-wait, 0A listen):\n" + out.String()
 }
 
 // listenAddr is the host:port of a URL, with localhost as 127.0.0.1.
@@ -389,4 +419,21 @@ func etcdctl(t *testing.T, env []string, args ...string) (string, string, int) {
 		t.Fatal(err)
 	}
 	return stdout.String(), stderr.String(), code
+}
+
+// TestSocketsOn checks the diagnosis printed when a fixed port stays busy:
+// a listener of this test must show up, in the listen state.
+func TestSocketsOn(t *testing.T) {
+	if _, err := os.Stat("/proc/net/tcp"); err != nil {
+		t.Skip("no /proc/net/tcp on this system")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := socketsOn(l.Addr().String())
+	if !strings.Contains(got, "state 0A") {
+		t.Errorf("socketsOn(%s) = %q, want the listener", l.Addr(), got)
+	}
 }
