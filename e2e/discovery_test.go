@@ -109,6 +109,16 @@ func memberList(t *testing.T, env []string, want int, args ...string) map[string
 	}
 }
 
+// discoveryWalkthroughURLs are the client and peer URLs of the members of
+// TestDiscoveryWalkthrough: test1's client URL, its peer URL, test2's ...
+func discoveryWalkthroughURLs() []string {
+	var urls []string
+	for i := 1; i <= 6; i++ {
+		urls = append(urls, fmt.Sprintf("http://localhost:%d2379", i), fmt.Sprintf("http://localhost:%d2380", i))
+	}
+	return urls
+}
+
 // TestDiscoveryWalkthrough is the walkthrough of etcd's own documentation,
 // literally: a discovery etcd on the default ports, a token of size 5, five
 // members test1..test5 on ports 12379/12380 ... 52379/52380, and a sixth
@@ -116,24 +126,21 @@ func memberList(t *testing.T, env []string, want int, args ...string) map[string
 // ports (2379, 2380, 12379 ... 62380): run it alone.
 func TestDiscoveryWalkthrough(t *testing.T) {
 	dir := t.TempDir()
+	// The members' ports are held (since the e2e tests started) until each
+	// member starts: connections of earlier tests, this test's own
+	// connections to the registry and the waiting members' watches of it
+	// must not be given one of them as their local port.
+	urls := discoveryWalkthroughURLs()
+	held := holdPorts(t, urls...)
 	ms := make([]*member, 6)
 	for i := range ms {
 		ms[i] = &member{
 			name:      fmt.Sprintf("test%d", i+1),
 			dataDir:   filepath.Join(dir, fmt.Sprintf("test%d.etcd", i+1)),
-			clientURL: fmt.Sprintf("http://localhost:%d2379", i+1),
-			peerURL:   fmt.Sprintf("http://localhost:%d2380", i+1),
+			clientURL: urls[2*i],
+			peerURL:   urls[2*i+1],
 		}
 	}
-	// The members' ports are held from before the first connection of the
-	// test until each member starts: the test's own keep-alive connections
-	// to the registry, and the waiting members' watches of it, must not be
-	// given one of them as their local port.
-	var fixed []string
-	for _, m := range ms {
-		fixed = append(fixed, m.clientURL, m.peerURL)
-	}
-	held := holdPorts(t, fixed...)
 	reg := &member{name: "discovery", dataDir: filepath.Join(dir, "discovery.etcd"), clientURL: "http://localhost:2379", peerURL: "http://localhost:2380"}
 	reg.p = startProc(t, dir, nil, bin.etcd, "--name", "discovery", "--data-dir", reg.dataDir)
 	waitReady(t, reg)

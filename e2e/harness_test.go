@@ -28,6 +28,8 @@ var bin struct {
 }
 
 func TestMain(m *testing.M) {
+	// Before anything connects anywhere: see reservePorts.
+	reservePorts(discoveryWalkthroughURLs()...)
 	dir, err := os.MkdirTemp("", "v2etcd-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -124,19 +126,56 @@ func waitPortsFree(t *testing.T, urls ...string) {
 	}
 }
 
+// Fixed ports in the range the OS hands out as the local ports of
+// outgoing connections (32768-60999 on Linux) can be busy when a test
+// wants them: taken by a live connection, or by one that ended, whose
+// socket stays in TIME_WAIT for 60 s and, made without SO_REUSEADDR,
+// blocks a bind of the port all that time. While a port is bound, the OS
+// never hands it out, so the ports of the discovery walkthrough are
+// bound when the e2e tests start (reservePorts), before any connection,
+// and handed to the walkthrough (holdPorts), which releases each just
+// before the member that needs it starts.
+
+// reserved holds the ports bound by reservePorts, by host:port.
+var reserved struct {
+	mu sync.Mutex
+	ls map[string]net.Listener
+}
+
+// reservePorts binds the ports of urls that are free now, for holdPorts;
+// a busy one is left for holdPorts to wait for.
+func reservePorts(urls ...string) {
+	reserved.mu.Lock()
+	defer reserved.mu.Unlock()
+	if reserved.ls == nil {
+		reserved.ls = map[string]net.Listener{}
+	}
+	for _, u := range urls {
+		if l, err := net.Listen("tcp", listenAddr(u)); err == nil {
+			reserved.ls[listenAddr(u)] = l
+		}
+	}
+}
+
+// takeReserved returns the listener reservePorts bound for u, or nil.
+func takeReserved(u string) net.Listener {
+	reserved.mu.Lock()
+	defer reserved.mu.Unlock()
+	l := reserved.ls[listenAddr(u)]
+	delete(reserved.ls, listenAddr(u))
+	return l
+}
+
 // portHold keeps fixed ports bound by the test until the process that
-// needs each one starts. While a port is bound, the OS does not hand it
-// out as the local port of an outgoing connection, which it may otherwise
-// do (ports from 32768 up are in that range on Linux) to a connection that
-// lives as long as the test, such as a member's watch of the discovery
-// registry.
+// needs each one starts (see above).
 type portHold struct {
 	t  *testing.T
 	ls map[string]net.Listener
 }
 
-// holdPorts waits until the ports of the given URLs are free (see
-// waitPortsFree) and binds them, until release or the end of the test.
+// holdPorts binds the ports of the given URLs (taking those reservePorts
+// holds, waiting for the others to be free, longer than TIME_WAIT lasts)
+// until release or the end of the test.
 func holdPorts(t *testing.T, urls ...string) *portHold {
 	t.Helper()
 	h := &portHold{t: t, ls: map[string]net.Listener{}}
@@ -145,8 +184,12 @@ func holdPorts(t *testing.T, urls ...string) *portHold {
 			l.Close()
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for _, u := range urls {
+		if l := takeReserved(u); l != nil {
+			h.ls[u] = l
+			continue
+		}
 		for {
 			l, err := net.Listen("tcp", listenAddr(u))
 			if err == nil {
@@ -154,7 +197,7 @@ func holdPorts(t *testing.T, urls ...string) *portHold {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("port of %s stayed busy for 30 s: %v\n%s", u, err, socketsOn(listenAddr(u)))
+				t.Fatalf("port of %s stayed busy for 90 s: %v\n%s", u, err, socketsOn(listenAddr(u)))
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
