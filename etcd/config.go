@@ -621,11 +621,6 @@ func (o *corsOrigins) Set(s string) error {
 	return nil
 }
 
-// allows reports whether a request from origin may be answered with CORS headers.
-func (o corsOrigins) allows(origin string) bool {
-	return slices.Contains(o, "*") || slices.Contains(o, origin)
-}
-
 // addrValue is a deprecated 0.4 address flag: a literal IP and a port.
 type addrValue struct{ hostPort string }
 

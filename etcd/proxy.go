@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,16 +182,7 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotImplemented)
 		return
 	}
-	if origin := r.Header.Get("Origin"); origin != "" && p.cors.allows(origin) {
-		h := w.Header()
-		if slices.Contains(p.cors, "*") {
-			h.Set("Access-Control-Allow-Origin", "*")
-		} else {
-			h.Set("Access-Control-Allow-Origin", origin)
-		}
-		h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE")
-		h.Set("Access-Control-Allow-Headers", "accept, content-type, authorization")
-	}
+	httpd.CORS(w, r, p.cors)
 	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusOK)
 		return

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"path"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -157,16 +158,7 @@ type corsHandler struct {
 }
 
 func (c *corsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if origin := r.Header.Get("Origin"); origin != "" && c.allowed(origin) {
-		h := w.Header()
-		if c.allowsAny() {
-			h.Set("Access-Control-Allow-Origin", "*")
-		} else {
-			h.Set("Access-Control-Allow-Origin", origin)
-		}
-		h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE")
-		h.Set("Access-Control-Allow-Headers", "accept, content-type, authorization")
-	}
+	CORS(w, r, c.origins)
 	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -197,22 +189,25 @@ func cleanPath(p string) string {
 	return np
 }
 
-func (c *corsHandler) allowsAny() bool {
-	for _, o := range c.origins {
-		if o == "*" {
-			return true
-		}
+// CORS adds the CORS headers to w when r's Origin is one of origins (the
+// --cors list; "*" allows any): the client API answers with them, and so
+// does the proxy.
+func CORS(w http.ResponseWriter, r *http.Request, origins []string) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
 	}
-	return false
-}
-
-func (c *corsHandler) allowed(origin string) bool {
-	for _, o := range c.origins {
-		if o == "*" || o == origin {
-			return true
-		}
+	h := w.Header()
+	switch {
+	case slices.Contains(origins, "*"):
+		h.Set("Access-Control-Allow-Origin", "*")
+	case slices.Contains(origins, origin):
+		h.Set("Access-Control-Allow-Origin", origin)
+	default:
+		return
 	}
-	return false
+	h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE")
+	h.Set("Access-Control-Allow-Headers", "accept, content-type, authorization")
 }
 
 // bufPool recycles response buffers: a key-space answer is rendered into one,
