@@ -154,12 +154,7 @@ func TestDiscoveryWalkthrough(t *testing.T) {
 
 	start := func(m *member, extra ...string) {
 		held.release(m.clientURL, m.peerURL)
-		m.p = startProc(t, dir, nil, bin.etcd, append([]string{
-			"--name", m.name, "--data-dir", m.dataDir,
-			"--listen-client-urls", m.clientURL, "--advertise-client-urls", m.clientURL,
-			"--listen-peer-urls", m.peerURL, "--initial-advertise-peer-urls", m.peerURL,
-			"--discovery", durl,
-		}, extra...)...)
+		m.p = startProc(t, dir, nil, bin.etcd, m.discoveryArgs(durl, extra...)...)
 	}
 
 	// Four of the five, one after the other: each registers and waits for
@@ -264,14 +259,9 @@ func startRegistry(t *testing.T) *member {
 	return reg
 }
 
-// discoveryMember returns the flags of m bootstrapping through durl.
+// discoveryArgs are the flags that start m bootstrapping through durl.
 func (m *member) discoveryArgs(durl string, extra ...string) []string {
-	return append([]string{
-		"--name", m.name, "--data-dir", m.dataDir,
-		"--listen-client-urls", m.clientURL, "--advertise-client-urls", m.clientURL,
-		"--listen-peer-urls", m.peerURL, "--initial-advertise-peer-urls", m.peerURL,
-		"--discovery", durl,
-	}, extra...)
+	return m.flags(append([]string{"--discovery", durl}, extra...)...)
 }
 
 // TestDiscoveryErrors runs each way discovery can fail and checks etcd's
@@ -428,13 +418,10 @@ func newSRVCluster(t *testing.T) ([]*member, *dnstest.Server) {
 	return ms, dns
 }
 
+// srvArgs are the flags that start m bootstrapping from the SRV records
+// of srv.test.
 func (m *member) srvArgs(extra ...string) []string {
-	return append([]string{
-		"--name", m.name, "--data-dir", m.dataDir,
-		"--listen-client-urls", m.clientURL, "--advertise-client-urls", m.clientURL,
-		"--listen-peer-urls", m.peerURL, "--initial-advertise-peer-urls", m.peerURL,
-		"--discovery-srv", "srv.test", "--initial-cluster-token", "srv-e2e",
-	}, extra...)
+	return m.flags(append([]string{"--discovery-srv", "srv.test", "--initial-cluster-token", "srv-e2e"}, extra...)...)
 }
 
 // TestDiscoverySRV bootstraps a 3-member cluster from DNS SRV records,

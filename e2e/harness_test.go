@@ -371,14 +371,19 @@ func newMember(t *testing.T, name string) *member {
 	}
 }
 
-// args are the flags that start m, followed by extra.
-func (m *member) args(initialCluster string, extra ...string) []string {
+// flags are the flags naming m, its data directory and its URLs,
+// followed by extra (which says how it finds its cluster).
+func (m *member) flags(extra ...string) []string {
 	return append([]string{
 		"--name", m.name, "--data-dir", m.dataDir,
 		"--listen-client-urls", m.clientURL, "--advertise-client-urls", m.clientURL,
 		"--listen-peer-urls", m.peerURL, "--initial-advertise-peer-urls", m.peerURL,
-		"--initial-cluster", initialCluster,
 	}, extra...)
+}
+
+// args are the flags that start m in initialCluster, followed by extra.
+func (m *member) args(initialCluster string, extra ...string) []string {
+	return m.flags(append([]string{"--initial-cluster", initialCluster}, extra...)...)
 }
 
 // start starts m alone (a one-member cluster) and waits until it serves.
@@ -416,12 +421,23 @@ func waitReady(t *testing.T, m *member) {
 // headers and body.
 func httpDo(t *testing.T, method, url, form string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(form))
+	ct := ""
+	if form != "" {
+		ct = "application/x-www-form-urlencoded"
+	}
+	return httpDoType(t, method, url, ct, form)
+}
+
+// httpDoType sends a request with a body of the given Content-Type (none
+// when ct is empty) and returns status, headers and body.
+func httpDoType(t *testing.T, method, url, ct, body string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if form != "" {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -435,33 +451,12 @@ func httpDo(t *testing.T, method, url, form string) (int, http.Header, string) {
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-// etcdctl runs the etcdctl binary and returns its stdout, stderr and exit code.
+// etcdctl runs the etcdctl binary (see runCtl) and returns its stdout,
+// stderr and exit code.
 func etcdctl(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(bin.etcdctl, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("etcdctl %s did not finish within 60 s", strings.Join(args, " "))
-	}
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
+	r := runCtl(t, env, "", args...)
+	return r.stdout, r.stderr, r.code
 }
 
 // TestSocketsOn checks the diagnosis printed when a fixed port stays busy:

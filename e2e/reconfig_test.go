@@ -336,16 +336,8 @@ func TestStrictReconfigCheck(t *testing.T) {
 	ids := memberIDs(t, c.members[0])
 	c.members[2].p.Kill()
 	post := func() (int, string) {
-		req, _ := http.NewRequest("POST", c.members[0].clientURL+"/v2/members", strings.NewReader(`{"peerURLs":["http://127.0.0.1:1"]}`))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		io.Copy(&b, resp.Body)
-		return resp.StatusCode, b.String()
+		code, _, body := httpDoType(t, "POST", c.members[0].clientURL+"/v2/members", "application/json", `{"peerURLs":["http://127.0.0.1:1"]}`)
+		return code, body
 	}
 	// Wait until the dead member is seen as unreachable, then adding a
 	// fourth (2 of 4 reachable, quorum 3) is refused.
@@ -422,16 +414,8 @@ func TestReconfigBadInputs(t *testing.T) {
 	before := memberIDs(t, c.members[0])
 	u := c.members[0].clientURL
 	jsonReq := func(method, path, ct, body string) (int, string) {
-		req, _ := http.NewRequest(method, u+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", ct)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		io.Copy(&b, resp.Body)
-		return resp.StatusCode, b.String()
+		code, _, out := httpDoType(t, method, u+path, ct, body)
+		return code, out
 	}
 	for _, tc := range []struct {
 		method, path, ct, body string
